@@ -251,6 +251,34 @@ pub struct CallRef {
     pub extension_id: Option<String>,
 }
 
+/// State of one platform connection, for the connections bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ConnectionState {
+    /// Not configured or switched off.
+    Disabled,
+    Connecting {
+        attempt: u32,
+    },
+    /// Connected (and, for Era, subscribed).
+    Connected {
+        #[ts(type = "number")]
+        since_ms: i64,
+    },
+    /// Lost; the next attempt is scheduled.
+    BackingOff {
+        attempt: u32,
+        #[ts(type = "number")]
+        next_attempt_ms: i64,
+        reason: String,
+    },
+    /// Gave up (bad credentials, bad configuration); a manual retry is needed.
+    Failed {
+        reason: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
