@@ -12,6 +12,7 @@ pub mod history;
 pub mod hooks;
 pub mod model;
 pub mod provider;
+pub mod secrets;
 pub mod sink;
 pub mod telphin;
 
