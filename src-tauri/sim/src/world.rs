@@ -13,6 +13,14 @@ use tokio::sync::broadcast;
 
 use crate::clock::Clock;
 
+mod directory;
+mod hunt;
+mod parking;
+
+pub use directory::{demo_directory, demo_groups, HuntGroup, HuntMode, DEMO_DOMAIN};
+pub use hunt::{Hunt, HuntOutcome, HuntPlan, HuntPoll, MemberResponse, DEFAULT_RING_TIMEOUT_MS};
+pub use parking::PARK_TIMEOUT;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtensionKind {
@@ -113,18 +121,47 @@ impl Call {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorldEventKind {
     CallCreated,
-    LegRinging { leg_id: String, target: String },
-    LegAnswered { leg_id: String, target: String },
-    LegEnded { leg_id: String, target: String, code: String },
+    LegRinging {
+        leg_id: String,
+        target: String,
+    },
+    LegAnswered {
+        leg_id: String,
+        target: String,
+    },
+    LegEnded {
+        leg_id: String,
+        target: String,
+        code: String,
+    },
     Held,
     Resumed,
-    Transferred { to: String, attended: bool },
-    Parked { slot: u8, by_extension_id: String },
+    Transferred {
+        to: String,
+        attended: bool,
+    },
+    /// `with` is invited into the call (three-way conference); its leg rings next.
+    Conference {
+        with: String,
+    },
+    Parked {
+        slot: u8,
+        by_extension_id: String,
+    },
     /// `how`: `bridged`, `returned`, `hung_up`.
-    Unparked { slot: u8, how: String },
-    Dtmf { digits: String },
-    RecordingReady { path: String },
-    CallEnded { code: String },
+    Unparked {
+        slot: u8,
+        how: String,
+    },
+    Dtmf {
+        digits: String,
+    },
+    RecordingReady {
+        path: String,
+    },
+    CallEnded {
+        code: String,
+    },
 }
 
 /// A state change; carries a snapshot of the call after the change.
@@ -157,6 +194,8 @@ pub enum WorldError {
     NoFreeSlot,
     #[error("no occupied slot")]
     NoParkedCall,
+    #[error("no such hunt group {0}")]
+    NoSuchGroup(String),
 }
 
 #[derive(Debug, Default)]
@@ -166,6 +205,8 @@ pub(crate) struct State {
     /// Parking lots per extension id: slot → call id.
     pub(crate) slots: BTreeMap<String, BTreeMap<u8, String>>,
     pub(crate) counter: u64,
+    /// Hunt groups and queues by their dialable number.
+    pub(crate) groups: BTreeMap<String, HuntGroup>,
 }
 
 /// Shared handle to the simulated PBX.
@@ -179,7 +220,11 @@ pub struct World {
 impl World {
     pub fn new(clock: Clock) -> World {
         let (events, _) = broadcast::channel(4096);
-        World { state: Arc::default(), events, clock }
+        World {
+            state: Arc::default(),
+            events,
+            clock,
+        }
     }
 
     pub fn clock(&self) -> &Clock {
@@ -202,7 +247,11 @@ impl World {
     }
 
     pub(crate) fn emit(&self, call: &Call, kind: WorldEventKind) {
-        let _ = self.events.send(WorldEvent { at_ms: self.now_ms(), call: call.clone(), kind });
+        let _ = self.events.send(WorldEvent {
+            at_ms: self.now_ms(),
+            call: call.clone(),
+            kind,
+        });
     }
 
     pub fn add_extension(&self, ext: Extension) {
@@ -224,12 +273,20 @@ impl World {
 
     pub fn call(&self, id: &str) -> Option<Call> {
         let s = self.lock();
-        s.calls.get(id).or_else(|| s.calls.values().find(|c| c.api_id == id)).cloned()
+        s.calls
+            .get(id)
+            .or_else(|| s.calls.values().find(|c| c.api_id == id))
+            .cloned()
     }
 
     /// Calls not yet ended.
     pub fn active_calls(&self) -> Vec<Call> {
-        self.lock().calls.values().filter(|c| c.state != CallState::Ended).cloned().collect()
+        self.lock()
+            .calls
+            .values()
+            .filter(|c| c.state != CallState::Ended)
+            .cloned()
+            .collect()
     }
 
     pub fn all_calls(&self) -> Vec<Call> {
@@ -291,7 +348,10 @@ impl World {
                 .map(|c| c.id.clone())
                 .ok_or_else(|| WorldError::NoSuchCall(id.to_string()))?
         };
-        let call = s.calls.get_mut(&key).ok_or_else(|| WorldError::NoSuchCall(id.to_string()))?;
+        let call = s
+            .calls
+            .get_mut(&key)
+            .ok_or_else(|| WorldError::NoSuchCall(id.to_string()))?;
         let (out, kinds) = f(call, now)?;
         let snapshot = call.clone();
         drop(s);
@@ -317,7 +377,10 @@ impl World {
                 ended_ms: None,
                 result_code: None,
             });
-            let k = WorldEventKind::LegRinging { leg_id: leg_id.clone(), target: target.into() };
+            let k = WorldEventKind::LegRinging {
+                leg_id: leg_id.clone(),
+                target: target.into(),
+            };
             Ok((leg_id.clone(), vec![k]))
         })
     }
@@ -345,7 +408,9 @@ impl World {
         })
     }
 
-    /// Answer the call on `leg_id`; every other ringing leg ends with `code_for_others`.
+    /// Answer the call on `leg_id`: that leg becomes the connected party. Every other ringing
+    /// leg ends with `603-S` (answered elsewhere); a leg that was answered before (the agent
+    /// completing an attended transfer) ends with `200`.
     pub fn answer(&self, call_id: &str, leg_id: &str) -> Result<(), WorldError> {
         self.with_call(call_id, |c, now| {
             if c.state == CallState::Ended {
@@ -361,22 +426,34 @@ impl World {
             }
             let mut kinds = Vec::new();
             for (i, l) in c.legs.iter_mut().enumerate() {
-                if i != idx && l.state == LegState::Ringing {
-                    l.state = LegState::Ended;
-                    l.ended_ms = Some(now);
-                    l.result_code = Some("603-S".into());
-                    kinds.push(WorldEventKind::LegEnded {
-                        leg_id: l.id.clone(),
-                        target: l.target.clone(),
-                        code: "603-S".into(),
-                    });
+                if i == idx || l.state == LegState::Ended {
+                    continue;
                 }
+                let code = if l.state == LegState::Answered {
+                    "200"
+                } else {
+                    "603-S"
+                };
+                l.state = LegState::Ended;
+                l.ended_ms = Some(now);
+                l.result_code = Some(code.into());
+                kinds.push(WorldEventKind::LegEnded {
+                    leg_id: l.id.clone(),
+                    target: l.target.clone(),
+                    code: code.into(),
+                });
             }
             let leg = &mut c.legs[idx];
             leg.state = LegState::Answered;
             leg.answered_ms = Some(now);
             let target = leg.target.clone();
-            kinds.insert(0, WorldEventKind::LegAnswered { leg_id: leg_id.into(), target: target.clone() });
+            kinds.insert(
+                0,
+                WorldEventKind::LegAnswered {
+                    leg_id: leg_id.into(),
+                    target: target.clone(),
+                },
+            );
             c.state = CallState::Active;
             c.answered_ms.get_or_insert(now);
             c.connected_to = Some(target);
@@ -392,7 +469,11 @@ impl World {
             }
             let mut kinds = Vec::new();
             for l in c.legs.iter_mut().filter(|l| l.state != LegState::Ended) {
-                let leg_code = if l.state == LegState::Answered { "200" } else { code };
+                let leg_code = if l.state == LegState::Answered {
+                    "200"
+                } else {
+                    code
+                };
                 l.state = LegState::Ended;
                 l.ended_ms = Some(now);
                 l.result_code = Some(leg_code.to_string());
@@ -402,9 +483,15 @@ impl World {
                     code: leg_code.into(),
                 });
             }
-            let parked = c.parked_slot.take().map(|s| (s, c.parked_by.clone().unwrap_or_default()));
+            let parked = c
+                .parked_slot
+                .take()
+                .map(|s| (s, c.parked_by.clone().unwrap_or_default()));
             if let Some((slot, _)) = &parked {
-                kinds.push(WorldEventKind::Unparked { slot: *slot, how: "hung_up".into() });
+                kinds.push(WorldEventKind::Unparked {
+                    slot: *slot,
+                    how: "hung_up".into(),
+                });
             }
             c.state = CallState::Ended;
             c.ended_ms = Some(now);
@@ -440,24 +527,32 @@ impl World {
         })
     }
 
-    /// Transfer an active call to `to`: the current leg ends, a new leg rings `to`.
-    /// Returns the new leg id; the caller side (scenario or front-end) answers it.
+    /// Transfer an answered call to `to`; returns the new leg id, which rings. Whoever drives
+    /// the call (scenario or front-end) answers it with [`World::answer`].
+    ///
+    /// Blind (`attended == false`): the current leg ends with `200` at once and the call rings
+    /// again. Attended: the agent consults first, so the caller is put on hold and the agent's
+    /// leg stays up until the new leg is answered (then it ends with `200`); if the target does
+    /// not answer, end its leg with [`World::end_leg`] and [`World::resume`] the call.
     pub fn transfer(&self, call_id: &str, to: &str, attended: bool) -> Result<String, WorldError> {
         let leg_id = format!("{}-{}", to, uuid::Uuid::new_v4().simple());
         self.with_call(call_id, |c, now| {
             if !matches!(c.state, CallState::Active | CallState::Held) {
                 return Err(WorldError::WrongState(c.state));
             }
-            let mut kinds = vec![WorldEventKind::Transferred { to: to.into(), attended }];
-            for l in c.legs.iter_mut().filter(|l| l.state == LegState::Answered) {
-                l.state = LegState::Ended;
-                l.ended_ms = Some(now);
-                l.result_code = Some("200".into());
-                kinds.push(WorldEventKind::LegEnded {
-                    leg_id: l.id.clone(),
-                    target: l.target.clone(),
-                    code: "200".into(),
-                });
+            let mut kinds = vec![WorldEventKind::Transferred {
+                to: to.into(),
+                attended,
+            }];
+            if attended {
+                if c.state == CallState::Active {
+                    c.state = CallState::Held;
+                    kinds.push(WorldEventKind::Held);
+                }
+            } else {
+                end_answered_legs(c, now, &mut kinds);
+                c.state = CallState::Ringing;
+                c.connected_to = None;
             }
             c.legs.push(Leg {
                 id: leg_id.clone(),
@@ -468,118 +563,138 @@ impl World {
                 ended_ms: None,
                 result_code: None,
             });
-            c.state = CallState::Ringing;
-            c.connected_to = None;
-            kinds.push(WorldEventKind::LegRinging { leg_id: leg_id.clone(), target: to.into() });
+            kinds.push(WorldEventKind::LegRinging {
+                leg_id: leg_id.clone(),
+                target: to.into(),
+            });
             Ok((leg_id.clone(), kinds))
         })
     }
 
-    /// Free slots (1–9) of an extension's parking lot.
-    pub fn free_slots(&self, extension_id: &str) -> Vec<u8> {
-        let s = self.lock();
-        let lot = s.slots.get(extension_id);
-        (1..=9u8).filter(|n| lot.is_none_or(|l| !l.contains_key(n))).collect()
-    }
-
-    /// Call id parked in `slot` of an extension's lot.
-    pub fn slot(&self, extension_id: &str, slot: u8) -> Option<Call> {
-        let s = self.lock();
-        let id = s.slots.get(extension_id)?.get(&slot)?;
-        s.calls.get(id).cloned()
-    }
-
-    /// Park an active call into `slot` (or the first free one) of `extension_id`'s lot.
-    /// The parking leg ends; the call waits in the slot. Returns the slot.
-    pub fn park(&self, call_id: &str, extension_id: &str, slot: Option<u8>) -> Result<u8, WorldError> {
-        let chosen = {
-            let s = self.lock();
-            let lot = s.slots.get(extension_id);
-            match slot {
-                Some(n) if !(1..=9).contains(&n) => return Err(WorldError::BadSlot(n)),
-                Some(n) if lot.is_some_and(|l| l.contains_key(&n)) => {
-                    return Err(WorldError::SlotOccupied(n))
-                }
-                Some(n) => n,
-                None => (1..=9u8)
-                    .find(|n| lot.is_none_or(|l| !l.contains_key(n)))
-                    .ok_or(WorldError::NoFreeSlot)?,
-            }
-        };
-        let world_id = self.with_call(call_id, |c, now| {
+    /// Send an answered call (typically sitting in an IVR) on to `to` — a queue or hunt group —
+    /// without ringing anyone yet: the current leg ends with `200` and the call is `Ringing`
+    /// again with no live leg. Ring the members with [`World::ring`] or [`World::hunt`].
+    pub fn redirect(&self, call_id: &str, to: &str) -> Result<(), WorldError> {
+        self.with_call(call_id, |c, now| {
             if !matches!(c.state, CallState::Active | CallState::Held) {
                 return Err(WorldError::WrongState(c.state));
             }
-            let mut kinds = Vec::new();
-            for l in c.legs.iter_mut().filter(|l| l.state == LegState::Answered) {
-                l.state = LegState::Ended;
-                l.ended_ms = Some(now);
-                l.result_code = Some("200".into());
-                kinds.push(WorldEventKind::LegEnded {
-                    leg_id: l.id.clone(),
-                    target: l.target.clone(),
-                    code: "200".into(),
-                });
-            }
-            c.state = CallState::Parked;
+            let mut kinds = vec![WorldEventKind::Transferred {
+                to: to.into(),
+                attended: false,
+            }];
+            end_answered_legs(c, now, &mut kinds);
+            c.state = CallState::Ringing;
             c.connected_to = None;
-            c.parked_slot = Some(chosen);
-            c.parked_by = Some(extension_id.to_string());
-            kinds.push(WorldEventKind::Parked { slot: chosen, by_extension_id: extension_id.into() });
-            Ok((c.id.clone(), kinds))
-        })?;
-        self.lock().slots.entry(extension_id.to_string()).or_default().insert(chosen, world_id);
-        Ok(chosen)
+            Ok(((), kinds))
+        })
     }
 
-    /// Take the call out of `slot` (or a random occupied one) and connect it to `to`
-    /// (an extension number). Returns the bridged call id and the slot.
-    pub fn unpark(
-        &self,
-        extension_id: &str,
-        slot: Option<u8>,
-        to: &str,
-        how: &str,
-        pick: impl FnOnce(&[u8]) -> usize,
-    ) -> Result<(String, u8), WorldError> {
-        let (slot, call_id) = {
-            let mut s = self.lock();
-            let lot = s.slots.entry(extension_id.to_string()).or_default();
-            let slot = match slot {
-                Some(n) if !(1..=9).contains(&n) => return Err(WorldError::BadSlot(n)),
-                Some(n) => n,
-                None => {
-                    let taken: Vec<u8> = lot.keys().copied().collect();
-                    if taken.is_empty() {
-                        return Err(WorldError::NoParkedCall);
-                    }
-                    taken[pick(&taken).min(taken.len() - 1)]
-                }
-            };
-            let call_id = lot.remove(&slot).ok_or(WorldError::SlotEmpty(slot))?;
-            (slot, call_id)
-        };
-        let leg_id = format!("{}-{}", to, uuid::Uuid::new_v4().simple());
-        self.with_call(&call_id, |c, now| {
-            c.parked_slot = None;
-            c.state = CallState::Active;
-            c.connected_to = Some(to.to_string());
+    /// Invite `with` into an answered call (three-way conference). Returns the new leg id,
+    /// which rings; [`World::join_conference`] connects it without dropping anyone.
+    ///
+    /// Events: `Conference { with }`, `LegRinging`, later `LegAnswered`; the other answered
+    /// leg(s) stay up.
+    pub fn conference(&self, call_id: &str, with: &str) -> Result<String, WorldError> {
+        let leg_id = format!("{}-{}", with, uuid::Uuid::new_v4().simple());
+        self.with_call(call_id, |c, now| {
+            if !matches!(c.state, CallState::Active | CallState::Held) {
+                return Err(WorldError::WrongState(c.state));
+            }
             c.legs.push(Leg {
                 id: leg_id.clone(),
-                target: to.to_string(),
-                state: LegState::Answered,
+                target: with.to_string(),
+                state: LegState::Ringing,
                 started_ms: now,
-                answered_ms: Some(now),
+                answered_ms: None,
                 ended_ms: None,
                 result_code: None,
             });
             let kinds = vec![
-                WorldEventKind::Unparked { slot, how: how.into() },
-                WorldEventKind::LegAnswered { leg_id: leg_id.clone(), target: to.into() },
+                WorldEventKind::Conference { with: with.into() },
+                WorldEventKind::LegRinging {
+                    leg_id: leg_id.clone(),
+                    target: with.into(),
+                },
             ];
-            Ok(((), kinds))
+            Ok((leg_id.clone(), kinds))
+        })
+    }
+
+    /// The invited party answered: its leg joins the parties already talking.
+    pub fn join_conference(&self, call_id: &str, leg_id: &str) -> Result<(), WorldError> {
+        self.with_call(call_id, |c, now| {
+            if !matches!(c.state, CallState::Active | CallState::Held) {
+                return Err(WorldError::WrongState(c.state));
+            }
+            let leg = c
+                .legs
+                .iter_mut()
+                .find(|l| l.id == leg_id)
+                .ok_or_else(|| WorldError::NoSuchLeg(leg_id.to_string()))?;
+            if leg.state != LegState::Ringing {
+                return Err(WorldError::WrongState(c.state));
+            }
+            leg.state = LegState::Answered;
+            leg.answered_ms = Some(now);
+            let k = WorldEventKind::LegAnswered {
+                leg_id: leg_id.into(),
+                target: leg.target.clone(),
+            };
+            c.state = CallState::Active;
+            Ok(((), vec![k]))
+        })
+    }
+
+    /// One party leaves a conference (its answered leg ends with `200`). When nobody is left
+    /// on the agent side the call ends with `200`; otherwise the call goes on with the others.
+    pub fn leave_conference(&self, call_id: &str, leg_id: &str) -> Result<(), WorldError> {
+        let last = self.with_call(call_id, |c, now| {
+            if c.state == CallState::Ended {
+                return Err(WorldError::Ended(c.id.clone()));
+            }
+            let leg = c
+                .legs
+                .iter_mut()
+                .find(|l| l.id == leg_id)
+                .ok_or_else(|| WorldError::NoSuchLeg(leg_id.to_string()))?;
+            if leg.state != LegState::Answered {
+                return Err(WorldError::WrongState(c.state));
+            }
+            leg.state = LegState::Ended;
+            leg.ended_ms = Some(now);
+            leg.result_code = Some("200".into());
+            let left = leg.target.clone();
+            let kinds = vec![WorldEventKind::LegEnded {
+                leg_id: leg_id.into(),
+                target: left.clone(),
+                code: "200".into(),
+            }];
+            let remaining = c
+                .legs
+                .iter()
+                .find(|l| l.state == LegState::Answered)
+                .map(|l| l.target.clone());
+            if c.connected_to.as_deref() == Some(left.as_str()) {
+                c.connected_to = remaining.clone();
+            }
+            Ok((remaining.is_none(), kinds))
         })?;
-        Ok((call_id, slot))
+        if last {
+            self.hangup(call_id, "200")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the agent with extension number `number` is talking (has an answered leg on a
+    /// call that has not ended). Ringing does not make an agent busy.
+    pub fn is_busy(&self, number: &str) -> bool {
+        self.lock().calls.values().any(|c| {
+            c.state != CallState::Ended
+                && c.legs
+                    .iter()
+                    .any(|l| l.state == LegState::Answered && l.target == number)
+        })
     }
 
     /// The caller pressed keys.
@@ -588,15 +703,37 @@ impl World {
             if c.state == CallState::Ended {
                 return Err(WorldError::Ended(c.id.clone()));
             }
-            Ok(((), vec![WorldEventKind::Dtmf { digits: digits.into() }]))
+            Ok((
+                (),
+                vec![WorldEventKind::Dtmf {
+                    digits: digits.into(),
+                }],
+            ))
         })
     }
 
     pub fn set_recording(&self, call_id: &str, path: &str) -> Result<(), WorldError> {
         self.with_call(call_id, |c, _| {
             c.recording = Some(path.to_string());
-            Ok(((), vec![WorldEventKind::RecordingReady { path: path.into() }]))
+            Ok((
+                (),
+                vec![WorldEventKind::RecordingReady { path: path.into() }],
+            ))
         })
+    }
+}
+
+/// End every answered leg of `c` with `200`, recording the events.
+fn end_answered_legs(c: &mut Call, now: i64, kinds: &mut Vec<WorldEventKind>) {
+    for l in c.legs.iter_mut().filter(|l| l.state == LegState::Answered) {
+        l.state = LegState::Ended;
+        l.ended_ms = Some(now);
+        l.result_code = Some("200".into());
+        kinds.push(WorldEventKind::LegEnded {
+            leg_id: l.id.clone(),
+            target: l.target.clone(),
+            code: "200".into(),
+        });
     }
 }
 
@@ -611,7 +748,13 @@ mod tests {
     #[test]
     fn answer_ends_other_ringing_legs() {
         let w = world();
-        let c = w.create_call(Direction::Inbound, "+79001234567", None, "800", Some("74950000000"));
+        let c = w.create_call(
+            Direction::Inbound,
+            "+79001234567",
+            None,
+            "800",
+            Some("74950000000"),
+        );
         let a = w.ring(&c.id, "101").unwrap();
         let b = w.ring(&c.id, "102").unwrap();
         w.answer(&c.id, &b).unwrap();
@@ -634,12 +777,18 @@ mod tests {
         let c1 = mk();
         let c2 = mk();
         assert_eq!(w.park(&c1, "34414", Some(6)).unwrap(), 6);
-        assert_eq!(w.park(&c2, "34414", Some(6)), Err(WorldError::SlotOccupied(6)));
+        assert_eq!(
+            w.park(&c2, "34414", Some(6)),
+            Err(WorldError::SlotOccupied(6))
+        );
         assert_eq!(w.park(&c2, "34414", None).unwrap(), 1);
         assert!(!w.free_slots("34414").contains(&6));
         let (id, slot) = w.unpark("34414", Some(6), "102", "bridged", |_| 0).unwrap();
         assert_eq!((id.as_str(), slot), (c1.as_str(), 6));
         assert!(w.free_slots("34414").contains(&6));
-        assert_eq!(w.unpark("34414", Some(6), "102", "bridged", |_| 0), Err(WorldError::SlotEmpty(6)));
+        assert_eq!(
+            w.unpark("34414", Some(6), "102", "bridged", |_| 0),
+            Err(WorldError::SlotEmpty(6))
+        );
     }
 }
