@@ -6,6 +6,7 @@
 //! must not contain tauri, wry or webkit.
 
 pub mod config;
+pub mod engine;
 pub mod era;
 pub mod error;
 pub mod history;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the end-to-end tests: Xvfb display, a D-Bus session, tauri-driver (which starts
+# WebKitWebDriver), then node's test runner over tests/e2e/*.test.mjs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export WEBKIT_DISABLE_COMPOSITING_MODE=1
+export RUST_LOG="${RUST_LOG:-info}"
+work=$(mktemp -d)
+# Each run gets its own config/data dirs, so the tests never touch the user's files.
+export XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" XDG_CACHE_HOME="$work/cache"
+export CTI_PANEL_PROVISIONING="$work/provisioning.toml"
+export CTI_PANEL_SECRETS__BACKEND=file
+mkdir -p target/e2e-screenshots
+
+display=:${CTI_E2E_DISPLAY:-99}
+Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+export DISPLAY=$display
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+
+dbus-run-session -- bash -c '
+  tauri-driver --port 4444 >"'"$work"'/tauri-driver.log" 2>&1 &
+  driver=$!
+  for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+  status=0
+  node --test --test-concurrency=1 tests/e2e/*.test.mjs || status=$?
+  kill $driver 2>/dev/null || true
+  if [ $status -ne 0 ]; then echo "--- tauri-driver log ---"; tail -50 "'"$work"'/tauri-driver.log"; fi
+  exit $status
+'
