@@ -30,18 +30,32 @@ pub(crate) fn handles(name: &str) -> bool {
 }
 
 fn target(body: &Map<String, Value>) -> Result<String, EraFailure> {
-    opt_text(body, "idconn").or_else(|| opt_text(body, "idcall")).ok_or_else(|| {
-        EraFailure::new(EraCode::InvalidParams, "field 'idconn' or 'idcall' is required").with_field("idconn")
-    })
+    opt_text(body, "idconn")
+        .or_else(|| opt_text(body, "idcall"))
+        .ok_or_else(|| {
+            EraFailure::new(
+                EraCode::InvalidParams,
+                "field 'idconn' or 'idcall' is required",
+            )
+            .with_field("idconn")
+        })
 }
 
 fn number(body: &Map<String, Value>) -> Result<String, EraFailure> {
     opt_text(body, "number")
         .or_else(|| opt_text(body, "to"))
-        .ok_or_else(|| EraFailure::new(EraCode::InvalidParams, "field 'number' is required").with_field("number"))
+        .ok_or_else(|| {
+            EraFailure::new(EraCode::InvalidParams, "field 'number' is required")
+                .with_field("number")
+        })
 }
 
-pub(crate) fn handle(st: &EraState, owner: &Owner, name: &str, body: &Map<String, Value>) -> Result<Value, EraFailure> {
+pub(crate) fn handle(
+    st: &EraState,
+    owner: &Owner,
+    name: &str,
+    body: &Map<String, Value>,
+) -> Result<Value, EraFailure> {
     match name {
         "list_connections" => Ok(json!({ "connections": ops::list(st, owner) })),
         "new_invite" => {
@@ -61,8 +75,13 @@ pub(crate) fn handle(st: &EraState, owner: &Owner, name: &str, body: &Map<String
                     let d = opt_text(body, "dtmf").unwrap_or_default();
                     ops::send_dtmf(&call, &d)
                 }
-                "switch_to_conference" => ops::conference(st, &call, opt_text(body, "number").as_deref()),
-                _ => Err(EraFailure::new(EraCode::NotImplemented, format!("unknown request '{name}'"))),
+                "switch_to_conference" => {
+                    ops::conference(st, &call, opt_text(body, "number").as_deref())
+                }
+                _ => Err(EraFailure::new(
+                    EraCode::NotImplemented,
+                    format!("unknown request '{name}'"),
+                )),
             }
         }
     }

@@ -118,7 +118,9 @@ impl Default for EraSimConfig {
 impl EraSimConfig {
     /// The user owning `token`, if it is a User-API token.
     pub fn user_by_token(&self, token: &str) -> Option<&EraSimUser> {
-        self.users.iter().find(|u| !u.token.is_empty() && u.token == token)
+        self.users
+            .iter()
+            .find(|u| !u.token.is_empty() && u.token == token)
     }
 
     /// User-API path without a trailing slash, always starting with `/`.

@@ -49,7 +49,10 @@ pub(crate) struct FileStore {
 
 impl FileStore {
     pub fn put_temp(&mut self, session: &str, path: &str, bytes: Vec<u8>) {
-        self.temp.entry(session.to_string()).or_default().insert(path.to_string(), Arc::new(bytes));
+        self.temp
+            .entry(session.to_string())
+            .or_default()
+            .insert(path.to_string(), Arc::new(bytes));
     }
 
     pub fn put_static(&mut self, path: &str, bytes: Vec<u8>) {
@@ -71,10 +74,22 @@ impl FileStore {
     }
 
     /// Create a link valid until `expires_at_ms`; returns the relative URL path.
-    pub fn link(&mut self, bytes: Arc<Vec<u8>>, name: &str, now_ms: i64, expires_at_ms: i64) -> String {
+    pub fn link(
+        &mut self,
+        bytes: Arc<Vec<u8>>,
+        name: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> String {
         self.links.retain(|_, l| l.expires_at_ms > now_ms);
         let token = uuid::Uuid::new_v4().simple().to_string();
-        self.links.insert(token.clone(), Link { bytes, expires_at_ms });
+        self.links.insert(
+            token.clone(),
+            Link {
+                bytes,
+                expires_at_ms,
+            },
+        );
         format!("/files/era/{token}/{}", sanitize(name))
     }
 }
@@ -84,7 +99,13 @@ pub fn sanitize(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = last
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let clean = clean.trim_start_matches('.').to_string();
     if clean.is_empty() {
@@ -106,8 +127,11 @@ pub fn static_path(destpath: &str, file_name: &str) -> Result<String, EraFailure
         .with_field("destpath"));
     }
     if d.split('/').any(|seg| seg == ".." || seg == ".") {
-        return Err(EraFailure::new(EraCode::InvalidParams, "destpath must not contain '.' or '..'")
-            .with_field("destpath"));
+        return Err(EraFailure::new(
+            EraCode::InvalidParams,
+            "destpath must not contain '.' or '..'",
+        )
+        .with_field("destpath"));
     }
     Ok(format!("{d}/{}", sanitize(file_name)))
 }
@@ -138,23 +162,42 @@ pub async fn download(st: &EraState, url: &str) -> Result<(Vec<u8>, String), Era
         EraFailure::new(EraCode::InvalidParams, format!("bad url '{url}': {e}")).with_field("url")
     })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(EraFailure::new(EraCode::InvalidParams, "url must be http or https").with_field("url"));
+        return Err(
+            EraFailure::new(EraCode::InvalidParams, "url must be http or https").with_field("url"),
+        );
     }
     let cfg = st.config();
-    let name = parsed.path_segments().and_then(|mut s| s.next_back().map(str::to_string)).unwrap_or_default();
+    let name = parsed
+        .path_segments()
+        .and_then(|mut s| s.next_back().map(str::to_string))
+        .unwrap_or_default();
     let failed = |m: String| EraFailure::new(EraCode::OperationFailed, m);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(cfg.upload_timeout_ms.max(1)))
         .build()
         .map_err(|e| failed(format!("http client: {e}")))?;
-    let mut resp = client.get(parsed).send().await.map_err(|e| failed(format!("download failed: {e}")))?;
+    let mut resp = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| failed(format!("download failed: {e}")))?;
     if !resp.status().is_success() {
-        return Err(failed(format!("download failed: HTTP {}", resp.status().as_u16())));
+        return Err(failed(format!(
+            "download failed: HTTP {}",
+            resp.status().as_u16()
+        )));
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| failed(format!("download failed: {e}")))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| failed(format!("download failed: {e}")))?
+    {
         if bytes.len() + chunk.len() > cfg.upload_max_bytes {
-            return Err(failed(format!("file is larger than {} bytes", cfg.upload_max_bytes)));
+            return Err(failed(format!(
+                "file is larger than {} bytes",
+                cfg.upload_max_bytes
+            )));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -162,16 +205,27 @@ pub async fn download(st: &EraState, url: &str) -> Result<(Vec<u8>, String), Era
 }
 
 /// `GET /files/era/{token}/{name}`.
-pub async fn serve(State(st): State<Arc<EraState>>, Path((token, name)): Path<(String, String)>) -> Response {
+pub async fn serve(
+    State(st): State<Arc<EraState>>,
+    Path((token, name)): Path<(String, String)>,
+) -> Response {
     let now = st.now_ms();
     let found = {
         let g = st.lock();
-        g.files.links.get(&token).map(|l| (l.bytes.clone(), l.expires_at_ms))
+        g.files
+            .links
+            .get(&token)
+            .map(|l| (l.bytes.clone(), l.expires_at_ms))
     };
     let what = format!("GET /files/era/{}/{name}", redact(&token));
     match found {
         Some((bytes, exp)) if now < exp => {
-            st.ctx.journal.record(Channel::Files, Dir::Out, format!("200 {what}"), format!("{} bytes", bytes.len()));
+            st.ctx.journal.record(
+                Channel::Files,
+                Dir::Out,
+                format!("200 {what}"),
+                format!("{} bytes", bytes.len()),
+            );
             let ct = if name.ends_with(".wav") {
                 "audio/wav"
             } else if name.ends_with(".mp3") {
@@ -182,8 +236,14 @@ pub async fn serve(State(st): State<Arc<EraState>>, Path((token, name)): Path<(S
             ([(header::CONTENT_TYPE, ct)], bytes.as_ref().clone()).into_response()
         }
         other => {
-            let msg = if other.is_some() { "link expired" } else { "no such link" };
-            st.ctx.journal.record(Channel::Files, Dir::Out, format!("404 {what}"), msg);
+            let msg = if other.is_some() {
+                "link expired"
+            } else {
+                "no such link"
+            };
+            st.ctx
+                .journal
+                .record(Channel::Files, Dir::Out, format!("404 {what}"), msg);
             let body = json!({ "error_code": 1404, "error_message": msg });
             (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
         }
@@ -200,7 +260,10 @@ mod tests {
 
     #[test]
     fn paths_are_checked() {
-        assert_eq!(static_path(":GS_PUB/a/b/", "x y.wav").unwrap(), ":GS_PUB/a/b/x_y.wav");
+        assert_eq!(
+            static_path(":GS_PUB/a/b/", "x y.wav").unwrap(),
+            ":GS_PUB/a/b/x_y.wav"
+        );
         assert!(static_path("/etc", "x").is_err());
         assert!(static_path(":GS_PUB/../x", "x").is_err());
         assert_eq!(sanitize("../../etc/passwd"), "passwd");

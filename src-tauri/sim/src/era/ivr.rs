@@ -81,7 +81,12 @@ impl IvrSession {
 /// Without an accept within `ivr_accept_timeout_secs` (simulated) the script goes on by itself
 /// (`ivr_fallback`: transfer to an extension by default). An unknown call yields an empty key
 /// and a warning.
-pub fn offer_ivr_control(ctx: &SimContext, call_id: &str, ivr_number: &str, params: Value) -> String {
+pub fn offer_ivr_control(
+    ctx: &SimContext,
+    call_id: &str,
+    ivr_number: &str,
+    params: Value,
+) -> String {
     let st = state(ctx);
     let Some(call) = ctx.world.call(call_id) else {
         tracing::warn!(call_id, "offer_ivr_control: no such call");
@@ -90,7 +95,12 @@ pub fn offer_ivr_control(ctx: &SimContext, call_id: &str, ivr_number: &str, para
     let domain = st.config().domain.clone();
     let ids = EraIds::of(&call, &domain);
     let key = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-    let tail: String = uuid::Uuid::new_v4().simple().to_string().chars().take(6).collect();
+    let tail: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(6)
+        .collect();
     let ivrid = format!("rDlg-006-{tail}");
     let now = st.now_ms();
     let params_text = match params {
@@ -129,12 +139,23 @@ pub fn offer_ivr_control(ctx: &SimContext, call_id: &str, ivr_number: &str, para
             records: 0,
         },
     );
-    st.publish(&Rendered { class: "ivrevents", kind: "api_start", eventts: now, data: Value::Object(data), objects, delay_ms: 0 });
+    st.publish(&Rendered {
+        class: "ivrevents",
+        kind: "api_start",
+        eventts: now,
+        data: Value::Object(data),
+        objects,
+        delay_ms: 0,
+    });
     let wait = Duration::from_secs(st.config().ivr_accept_timeout_secs);
     let (st2, k2) = (st.clone(), key.clone());
     tokio::spawn(async move {
         st2.ctx.world.clock().sleep(wait).await;
-        let offered = st2.lock().ivr.get(&k2).is_some_and(|s| s.phase == Phase::Offered);
+        let offered = st2
+            .lock()
+            .ivr
+            .get(&k2)
+            .is_some_and(|s| s.phase == Phase::Offered);
         if offered {
             continue_script(&st2, &k2, "timeout");
         }
@@ -147,7 +168,9 @@ pub fn offer_ivr_control(ctx: &SimContext, call_id: &str, ivr_number: &str, para
 pub fn press_dtmf(ctx: &SimContext, call_id: &str, digits: &str) {
     let id = ctx.world.call(call_id).map(|c| c.id).unwrap_or_else(|| {
         let st = state(ctx);
-        super::ops::find_call(&st, &super::state::Owner::Token, call_id).map(|c| c.id).unwrap_or_default()
+        super::ops::find_call(&st, &super::state::Owner::Token, call_id)
+            .map(|c| c.id)
+            .unwrap_or_default()
     });
     if let Err(e) = ctx.world.dtmf(&id, digits) {
         tracing::warn!(call_id, error = %e, "press_dtmf refused");
@@ -169,7 +192,14 @@ pub(crate) fn stop_session(st: &EraState, key: &str, reason: &str) {
         data.insert("reason".into(), json!(reason));
         let objects = s.objects.clone();
         g.files.drop_session(key);
-        Rendered { class: "ivrevents", kind: "api_stop", eventts: 0, data: Value::Object(data), objects, delay_ms: 0 }
+        Rendered {
+            class: "ivrevents",
+            kind: "api_stop",
+            eventts: 0,
+            data: Value::Object(data),
+            objects,
+            delay_ms: 0,
+        }
     };
     let now = st.now_ms();
     st.publish(&Rendered { eventts: now, ..ev });
@@ -224,7 +254,9 @@ pub(crate) fn on_dtmf(st: &Arc<EraState>, world_call_id: &str, digits: &str) {
         for d in digits.chars() {
             let (conn, frame_text, stop) = {
                 let mut g = st.lock();
-                let Some(s) = g.ivr.get_mut(&key) else { continue };
+                let Some(s) = g.ivr.get_mut(&key) else {
+                    continue;
+                };
                 let Some(conn) = s.controller() else { continue };
                 let mut body = json!({ "key": s.key, "ivrid": s.ivrid, "dtmf": d.to_string() });
                 let mut stop = None;
@@ -255,8 +287,12 @@ fn finish_component(st: &EraState, key: &str, gen: u64, transfer_key: &str) -> b
     let now = st.now_ms();
     let out = {
         let mut g = st.lock();
-        let Some(s) = g.ivr.get_mut(key) else { return false };
-        let Some(r) = s.component.take_if(|r| r.generation == gen) else { return false };
+        let Some(s) = g.ivr.get_mut(key) else {
+            return false;
+        };
+        let Some(r) = s.component.take_if(|r| r.generation == gen) else {
+            return false;
+        };
         let mut results = Map::new();
         results.insert("dtmfBuffer".into(), json!(r.dtmf));
         let mut file = None;
@@ -286,23 +322,40 @@ fn finish_component(st: &EraState, key: &str, gen: u64, transfer_key: &str) -> b
 
 /// Common checks: the session exists, `ivrid` (when given) matches, and (for `need_control`)
 /// this connection controls it.
-fn session_for(st: &EraState, conn: u64, body: &Map<String, Value>, need_control: bool) -> Result<IvrSession, EraFailure> {
+fn session_for(
+    st: &EraState,
+    conn: u64,
+    body: &Map<String, Value>,
+    need_control: bool,
+) -> Result<IvrSession, EraFailure> {
     let key = req_str(body, "key")?;
     let g = st.lock();
-    let s = g
-        .ivr
-        .get(key)
-        .ok_or_else(|| EraFailure::new(EraCode::NotFound, format!("IVR session '{key}' not found")))?;
+    let s = g.ivr.get(key).ok_or_else(|| {
+        EraFailure::new(EraCode::NotFound, format!("IVR session '{key}' not found"))
+    })?;
     if let Some(ivrid) = opt_text(body, "ivrid") {
         if ivrid != s.ivrid {
-            return Err(EraFailure::new(EraCode::NotFound, format!("IVR session '{key}' has no ivrid '{ivrid}'")));
+            return Err(EraFailure::new(
+                EraCode::NotFound,
+                format!("IVR session '{key}' has no ivrid '{ivrid}'"),
+            ));
         }
     }
     if need_control {
         match s.phase {
             Phase::Controlled(c) if c == conn => {}
-            Phase::Stopped => return Err(EraFailure::new(EraCode::InvalidOperation, "the IVR session has ended")),
-            _ => return Err(EraFailure::new(EraCode::AccessDenied, "this connection does not control the IVR session")),
+            Phase::Stopped => {
+                return Err(EraFailure::new(
+                    EraCode::InvalidOperation,
+                    "the IVR session has ended",
+                ))
+            }
+            _ => {
+                return Err(EraFailure::new(
+                    EraCode::AccessDenied,
+                    "this connection does not control the IVR session",
+                ))
+            }
         }
     }
     Ok(s.clone())
@@ -324,7 +377,10 @@ pub(crate) fn handle(
                 return Err(EraFailure::new(EraCode::NotFound, "IVR session not found"));
             };
             match (name, live.phase) {
-                (_, Phase::Stopped) => Err(EraFailure::new(EraCode::InvalidOperation, "the IVR session has ended")),
+                (_, Phase::Stopped) => Err(EraFailure::new(
+                    EraCode::InvalidOperation,
+                    "the IVR session has ended",
+                )),
                 ("ivrapi_accept", Phase::Controlled(c)) if c != conn => Err(EraFailure::new(
                     EraCode::InvalidOperation,
                     "control of this IVR session was already taken by another connection",
@@ -345,7 +401,10 @@ pub(crate) fn handle(
         "ivrapi_component_terminate" => {
             let s = session_for(st, conn, body, true)?;
             let Some(r) = s.component else {
-                return Err(EraFailure::new(EraCode::InvalidOperation, "no component is running"));
+                return Err(EraFailure::new(
+                    EraCode::InvalidOperation,
+                    "no component is running",
+                ));
             };
             finish_component(st, &s.key, r.generation, "terminate");
             Ok(json!({ "oId": r.oid }))
@@ -356,19 +415,23 @@ pub(crate) fn handle(
             let now = st.now_ms();
             let exp = now + (st.config().file_link_secs as i64) * 1000;
             let mut g = st.lock();
-            let bytes = g
-                .files
-                .get(Some(&s.key), path)
-                .ok_or_else(|| EraFailure::new(EraCode::NotFound, format!("file '{path}' not found")))?;
+            let bytes = g.files.get(Some(&s.key), path).ok_or_else(|| {
+                EraFailure::new(EraCode::NotFound, format!("file '{path}' not found"))
+            })?;
             Ok(Value::String(g.files.link(bytes, path, now, exp)))
         }
-        _ => Err(EraFailure::new(EraCode::NotImplemented, format!("unknown request '{name}'"))),
+        _ => Err(EraFailure::new(
+            EraCode::NotImplemented,
+            format!("unknown request '{name}'"),
+        )),
     }
 }
 
 fn number_field(data: &Map<String, Value>, field: &str) -> Option<u64> {
     match data.get(field) {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     }
@@ -382,20 +445,30 @@ fn apply(
 ) -> Result<Value, EraFailure> {
     let s = session_for(st, conn, body, true)?;
     let Some(Value::Object(data)) = body.get("data") else {
-        return Err(EraFailure::new(EraCode::InvalidParams, "field 'data' must be an object").with_field("data"));
+        return Err(
+            EraFailure::new(EraCode::InvalidParams, "field 'data' must be an object")
+                .with_field("data"),
+        );
     };
-    let otype = number_field(data, "oType")
-        .ok_or_else(|| EraFailure::new(EraCode::InvalidParams, "data.oType is required").with_field("oType"))?;
+    let otype = number_field(data, "oType").ok_or_else(|| {
+        EraFailure::new(EraCode::InvalidParams, "data.oType is required").with_field("oType")
+    })?;
     if let Some(r) = &s.component {
         return Err(EraFailure::new(
             EraCode::InvalidOperation,
-            format!("component {} is still running; wait for ivrapi_component_stopped", r.oid),
+            format!(
+                "component {} is still running; wait for ivrapi_component_stopped",
+                r.oid
+            ),
         ));
     }
     let cfg = st.config();
     let mut interrupt = BTreeSet::new();
     if let Some(Value::String(syms)) = data.get("interruptSymbols") {
-        interrupt = syms.chars().filter(|c| c.is_ascii_digit() || *c == '*' || *c == '#').collect();
+        interrupt = syms
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '*' || *c == '#')
+            .collect();
     }
     let (secs, max_symbols) = match otype {
         204 => {
@@ -403,25 +476,38 @@ fn apply(
                 .get("file")
                 .and_then(Value::as_str)
                 .filter(|f| !f.is_empty())
-                .ok_or_else(|| EraFailure::new(EraCode::InvalidParams, "data.file is required").with_field("file"))?;
+                .ok_or_else(|| {
+                    EraFailure::new(EraCode::InvalidParams, "data.file is required")
+                        .with_field("file")
+                })?;
             if file.starts_with(":TEMP/") && st.lock().files.get(Some(&s.key), file).is_none() {
-                return Err(EraFailure::new(EraCode::NotFound, format!("file '{file}' not found")));
+                return Err(EraFailure::new(
+                    EraCode::NotFound,
+                    format!("file '{file}' not found"),
+                ));
             }
             (cfg.play_secs, 0)
         }
         208 => (
-            number_field(data, "recTimeSec").unwrap_or(cfg.record_default_secs).max(1),
+            number_field(data, "recTimeSec")
+                .unwrap_or(cfg.record_default_secs)
+                .max(1),
             number_field(data, "maxSymbolCount").unwrap_or(0) as usize,
         ),
         203 => {
-            opt_text(data, "number")
-                .ok_or_else(|| EraFailure::new(EraCode::InvalidParams, "data.number is required").with_field("number"))?;
+            opt_text(data, "number").ok_or_else(|| {
+                EraFailure::new(EraCode::InvalidParams, "data.number is required")
+                    .with_field("number")
+            })?;
             (0, 0)
         }
         201 => (0, 0),
         other => {
-            return Err(EraFailure::new(EraCode::InvalidParams, format!("component type {other} is not simulated"))
-                .with_field("oType"))
+            return Err(EraFailure::new(
+                EraCode::InvalidParams,
+                format!("component type {other} is not simulated"),
+            )
+            .with_field("oType"))
         }
     };
     let now = st.now_ms();
@@ -456,7 +542,9 @@ fn apply(
                 let call = w.call(&s.call_id);
                 let r = match (otype, call.map(|c| c.state)) {
                     (201, Some(st)) if st != CallState::Ended => w.hangup(&s.call_id, "200"),
-                    (203, Some(CallState::Active | CallState::Held)) => w.transfer(&s.call_id, &number, false).map(|_| ()),
+                    (203, Some(CallState::Active | CallState::Held)) => {
+                        w.transfer(&s.call_id, &number, false).map(|_| ())
+                    }
                     (203, Some(CallState::Ringing)) => w.ring(&s.call_id, &number).map(|_| ()),
                     _ => Ok(()),
                 };

@@ -62,7 +62,9 @@ pub fn router(ctx: &SimContext) -> axum::Router {
     let valid = user_path.starts_with("/ws/")
         && user_path != "/ws/token/v1"
         && !user_path.starts_with("/ws/token/v1/")
-        && user_path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
+        && user_path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
     if !valid {
         tracing::warn!(user_path, "era user_path must be under /ws/ and differ from the Token-API path; using /ws/user/v1");
         user_path = "/ws/user/v1".to_string();
@@ -71,38 +73,59 @@ pub fn router(ctx: &SimContext) -> axum::Router {
     let mut r = axum::Router::new()
         .route(
             "/ws/token/v1/{token}",
-            get(|State(st): State<Arc<EraState>>, Path(t): Path<String>, h: HeaderMap, ws: Upgrade| {
-                ws::upgrade(st, Api::Token, Some(t), h, ws)
-            }),
+            get(
+                |State(st): State<Arc<EraState>>,
+                 Path(t): Path<String>,
+                 h: HeaderMap,
+                 ws: Upgrade| { ws::upgrade(st, Api::Token, Some(t), h, ws) },
+            ),
         )
         .route(
             "/ws/token/v1",
-            get(|State(st): State<Arc<EraState>>, h: HeaderMap, ws: Upgrade| ws::upgrade(st, Api::Token, None, h, ws)),
+            get(
+                |State(st): State<Arc<EraState>>, h: HeaderMap, ws: Upgrade| {
+                    ws::upgrade(st, Api::Token, None, h, ws)
+                },
+            ),
         )
         .route(
             &format!("{user_path}/{{token}}"),
-            get(|State(st): State<Arc<EraState>>, Path(t): Path<String>, h: HeaderMap, ws: Upgrade| {
-                ws::upgrade(st, Api::User, Some(t), h, ws)
-            }),
+            get(
+                |State(st): State<Arc<EraState>>,
+                 Path(t): Path<String>,
+                 h: HeaderMap,
+                 ws: Upgrade| { ws::upgrade(st, Api::User, Some(t), h, ws) },
+            ),
         )
         .route(
             &user_path,
-            get(|State(st): State<Arc<EraState>>, h: HeaderMap, ws: Upgrade| ws::upgrade(st, Api::User, None, h, ws)),
+            get(
+                |State(st): State<Arc<EraState>>, h: HeaderMap, ws: Upgrade| {
+                    ws::upgrade(st, Api::User, None, h, ws)
+                },
+            ),
         )
         .route("/files/era/{token}/{name}", get(files::serve));
     for base in rest_routes {
         r = r
             .route(
                 base,
-                any(|State(st): State<Arc<EraState>>, m: Method, u: Uri, h: HeaderMap, b: Bytes| {
-                    rest::handle(st, m, u, None, h, b)
-                }),
+                any(
+                    |State(st): State<Arc<EraState>>, m: Method, u: Uri, h: HeaderMap, b: Bytes| {
+                        rest::handle(st, m, u, None, h, b)
+                    },
+                ),
             )
             .route(
                 &format!("{base}/{{id}}"),
-                any(|State(st): State<Arc<EraState>>, m: Method, u: Uri, Path(id): Path<String>, h: HeaderMap, b: Bytes| {
-                    rest::handle(st, m, u, Some(id), h, b)
-                }),
+                any(
+                    |State(st): State<Arc<EraState>>,
+                     m: Method,
+                     u: Uri,
+                     Path(id): Path<String>,
+                     h: HeaderMap,
+                     b: Bytes| { rest::handle(st, m, u, Some(id), h, b) },
+                ),
             );
     }
     r.with_state(st)
@@ -116,7 +139,9 @@ pub fn spawn(ctx: &SimContext) -> Vec<JoinHandle<()>> {
         loop {
             match rx.recv().await {
                 Ok(ev) => fan_out(&st, ev),
-                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "era fan-out lagged behind the world"),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "era fan-out lagged behind the world")
+                }
                 Err(RecvError::Closed) => break,
             }
         }
@@ -135,7 +160,11 @@ fn fan_out(st: &Arc<EraState>, ev: crate::world::WorldEvent) {
         } else {
             let st2 = st.clone();
             tokio::spawn(async move {
-                st2.ctx.world.clock().sleep(Duration::from_millis(r.delay_ms)).await;
+                st2.ctx
+                    .world
+                    .clock()
+                    .sleep(Duration::from_millis(r.delay_ms))
+                    .await;
                 st2.publish(&r);
             });
         }

@@ -47,7 +47,14 @@ impl EraIds {
     pub fn of(call: &Call, domain: &str) -> EraIds {
         let h = &call.id;
         let cid = if h.len() == 32 && h.is_ascii() {
-            format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )
         } else {
             h.clone()
         };
@@ -127,8 +134,14 @@ pub fn connection_summary(call: &Call, domain: &str) -> Map<String, Value> {
     m.insert("callername".into(), json!(call.from_name));
     m.insert("callednum".into(), json!(call.to));
     m.insert("did".into(), json!(call.did));
-    m.insert("remoteuri".into(), json!(format!("sip:{}@{domain}", call.from)));
-    m.insert("localuri".into(), json!(format!("sip:{}@{domain}", call.to)));
+    m.insert(
+        "remoteuri".into(),
+        json!(format!("sip:{}@{domain}", call.from)),
+    );
+    m.insert(
+        "localuri".into(),
+        json!(format!("sip:{}@{domain}", call.to)),
+    );
     m
 }
 
@@ -140,7 +153,10 @@ pub fn connection_listing(call: &Call, domain: &str, now_ms: i64) -> Value {
     m.insert("state".into(), json!(state_str(call.state)));
     m.insert("answerts".into(), json!(call.answered_ms));
     m.insert("talksecs".into(), json!(call.talk_secs(now_ms)));
-    m.insert("a".into(), json!({ "number": call.from, "name": call.from_name, "callid": ids.acallid }));
+    m.insert(
+        "a".into(),
+        json!({ "number": call.from, "name": call.from_name, "callid": ids.acallid }),
+    );
     let b = call
         .legs
         .iter()
@@ -167,7 +183,9 @@ fn leg_state(l: &Leg) -> &'static str {
 }
 
 fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
 }
 
 /// One rendered event.
@@ -196,7 +214,14 @@ pub fn render(ev: &WorldEvent, domain: &str, dlg_stop_delay_ms: u64) -> Vec<Rend
                 data.insert(k, v);
             }
         }
-        Rendered { class, kind, eventts: ev.at_ms, data: Value::Object(data), objects: objects.clone(), delay_ms }
+        Rendered {
+            class,
+            kind,
+            eventts: ev.at_ms,
+            data: Value::Object(data),
+            objects: objects.clone(),
+            delay_ms,
+        }
     };
     let ids = EraIds::of(call, domain);
     let leg = |leg_id: &str| call.legs.iter().find(|l| l.id == leg_id);
@@ -210,7 +235,12 @@ pub fn render(ev: &WorldEvent, domain: &str, dlg_stop_delay_ms: u64) -> Vec<Rend
     };
     match &ev.kind {
         WorldEventKind::CallCreated => vec![
-            mk("ccsevents", "connection_create", json!({ "state": "ringing" }), 0),
+            mk(
+                "ccsevents",
+                "connection_create",
+                json!({ "state": "ringing" }),
+                0,
+            ),
             mk(
                 "ccsevents",
                 "call_create",
@@ -257,7 +287,11 @@ pub fn render(ev: &WorldEvent, domain: &str, dlg_stop_delay_ms: u64) -> Vec<Rend
                 ),
             ]
         }
-        WorldEventKind::LegEnded { leg_id, target, code } => {
+        WorldEventKind::LegEnded {
+            leg_id,
+            target,
+            code,
+        } => {
             let fc = fork_call_id(leg_id, domain);
             let was_answered = leg(leg_id).is_some_and(|l| l.answered_ms.is_some());
             let sip = sip_code(code);
@@ -287,7 +321,12 @@ pub fn render(ev: &WorldEvent, domain: &str, dlg_stop_delay_ms: u64) -> Vec<Rend
             };
             vec![
                 first,
-                mk("ccsevents", "call_delete", json!({ "idcall": fc, "number": target, "resultcode": code }), 0),
+                mk(
+                    "ccsevents",
+                    "call_delete",
+                    json!({ "idcall": fc, "number": target, "resultcode": code }),
+                    0,
+                ),
             ]
         }
         WorldEventKind::Held => vec![mk(
@@ -310,7 +349,12 @@ pub fn render(ev: &WorldEvent, domain: &str, dlg_stop_delay_ms: u64) -> Vec<Rend
         )],
         WorldEventKind::Dtmf { digits } => vec![
             mk("callevents", "dtmf", json!({ "dtmf": digits }), 0),
-            mk("ccsevents", "call_dtmf", json!({ "idcall": ids.acallid, "dtmf": digits }), 0),
+            mk(
+                "ccsevents",
+                "call_dtmf",
+                json!({ "idcall": ids.acallid, "dtmf": digits }),
+                0,
+            ),
         ],
         WorldEventKind::RecordingReady { path } => vec![mk(
             "ccsevents",
@@ -348,7 +392,11 @@ pub fn render(ev: &WorldEvent, domain: &str, dlg_stop_delay_ms: u64) -> Vec<Rend
 
 /// The numeric SIP part of a code like `603-S`.
 pub fn sip_code(code: &str) -> u16 {
-    code.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap_or(0)
+    code.chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn reason(code: &str) -> &'static str {
@@ -394,7 +442,10 @@ mod tests {
     fn ids_are_consistent() {
         let ids = EraIds::of(&call(), "d");
         assert_eq!(ids.cid, "01234567-89ab-cdef-0123-456789abcdef");
-        assert_eq!(ids.connectionid, "01234567-89ab-cdef-0123-456789abcdef.1600000000000");
+        assert_eq!(
+            ids.connectionid,
+            "01234567-89ab-cdef-0123-456789abcdef.1600000000000"
+        );
         assert!(ids.names(&call(), &ids.connectionid));
     }
 
@@ -413,7 +464,11 @@ mod tests {
         let ev = WorldEvent {
             at_ms: 5,
             call: c,
-            kind: WorldEventKind::LegEnded { leg_id: "101-a".into(), target: "101".into(), code: "486".into() },
+            kind: WorldEventKind::LegEnded {
+                leg_id: "101-a".into(),
+                target: "101".into(),
+                code: "486".into(),
+            },
         };
         let r = render(&ev, "d", 3000);
         assert_eq!(r[0].kind, "fork_stop");

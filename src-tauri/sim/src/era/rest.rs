@@ -36,17 +36,25 @@ use super::ws::bearer;
 use crate::journal::{Channel, Dir};
 
 fn owner_of(st: &EraState, headers: &HeaderMap) -> Result<Owner, EraFailure> {
-    let token = bearer(headers)
-        .ok_or_else(|| EraFailure::new(EraCode::Unauthorized, "Authorization: Bearer <token> is required"))?;
+    let token = bearer(headers).ok_or_else(|| {
+        EraFailure::new(
+            EraCode::Unauthorized,
+            "Authorization: Bearer <token> is required",
+        )
+    })?;
     let cfg = st.config();
     if !cfg.token.is_empty() && token == cfg.token {
         return Ok(Owner::Token);
     }
     match cfg.user_by_token(&token) {
         Some(u) => {
-            let mut allowed: std::collections::BTreeSet<String> = u.extra_objects.iter().cloned().collect();
+            let mut allowed: std::collections::BTreeSet<String> =
+                u.extra_objects.iter().cloned().collect();
             allowed.insert(u.extension.clone());
-            Ok(Owner::User { extension: u.extension.clone(), allowed })
+            Ok(Owner::User {
+                extension: u.extension.clone(),
+                allowed,
+            })
         }
         None => Err(EraFailure::new(EraCode::Unauthorized, "invalid token")),
     }
@@ -62,7 +70,12 @@ pub(crate) async fn handle(
     body: Bytes,
 ) -> Response {
     let what = format!("{method} {}", uri.path());
-    st.ctx.journal.record(Channel::EraRest, Dir::In, what.clone(), String::from_utf8_lossy(&body).into_owned());
+    st.ctx.journal.record(
+        Channel::EraRest,
+        Dir::In,
+        what.clone(),
+        String::from_utf8_lossy(&body).into_owned(),
+    );
     let delay = st.ctx.faults.rest_delay_ms();
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -70,17 +83,27 @@ pub(crate) async fn handle(
     let (status, reply) = match st.ctx.faults.rest_status() {
         Some(code) => {
             let s = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (s, EraFailure::new(EraCode::InternalError, format!("simulated failure {code}")).rest_body())
+            (
+                s,
+                EraFailure::new(EraCode::InternalError, format!("simulated failure {code}"))
+                    .rest_body(),
+            )
         }
         None => match serve(&st, &method, id.as_deref(), &headers, &body) {
             Ok(v) => (StatusCode::OK, v),
             Err(f) => (
-                StatusCode::from_u16(f.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                StatusCode::from_u16(f.code.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 f.rest_body(),
             ),
         },
     };
-    st.ctx.journal.record(Channel::EraRest, Dir::Out, format!("{} {what}", status.as_u16()), reply.to_string());
+    st.ctx.journal.record(
+        Channel::EraRest,
+        Dir::Out,
+        format!("{} {what}", status.as_u16()),
+        reply.to_string(),
+    );
     (status, axum::Json(reply)).into_response()
 }
 
@@ -90,8 +113,14 @@ fn parse_body(body: &Bytes) -> Result<Map<String, Value>, EraFailure> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(EraFailure::new(EraCode::InvalidRequest, "the body must be a JSON object")),
-        Err(e) => Err(EraFailure::new(EraCode::InvalidRequest, format!("the body is not JSON: {e}"))),
+        Ok(_) => Err(EraFailure::new(
+            EraCode::InvalidRequest,
+            "the body must be a JSON object",
+        )),
+        Err(e) => Err(EraFailure::new(
+            EraCode::InvalidRequest,
+            format!("the body is not JSON: {e}"),
+        )),
     }
 }
 
@@ -108,14 +137,23 @@ fn merged(mut base: Value, extra: Value) -> Value {
     base
 }
 
-fn serve(st: &EraState, method: &Method, id: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Result<Value, EraFailure> {
+fn serve(
+    st: &EraState,
+    method: &Method,
+    id: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, EraFailure> {
     let owner = owner_of(st, headers)?;
     let b = parse_body(body)?;
     let verb = method.as_str().to_ascii_uppercase();
     let number = || {
         opt_text(&b, "number")
             .or_else(|| opt_text(&b, "to"))
-            .ok_or_else(|| EraFailure::new(EraCode::InvalidParams, "field 'number' is required").with_field("number"))
+            .ok_or_else(|| {
+                EraFailure::new(EraCode::InvalidParams, "field 'number' is required")
+                    .with_field("number")
+            })
     };
     match id {
         None => match verb.as_str() {
@@ -125,8 +163,10 @@ fn serve(st: &EraState, method: &Method, id: Option<&str>, headers: &HeaderMap, 
                 ops::new_call(st, &owner, from, &number()?)
             }
             "INVITEBYIVR" => {
-                let ivr = opt_text(&b, "ivr")
-                    .ok_or_else(|| EraFailure::new(EraCode::InvalidParams, "field 'ivr' is required").with_field("ivr"))?;
+                let ivr = opt_text(&b, "ivr").ok_or_else(|| {
+                    EraFailure::new(EraCode::InvalidParams, "field 'ivr' is required")
+                        .with_field("ivr")
+                })?;
                 ops::new_call(st, &Owner::Token, Some(ivr), &number()?)
             }
             "LOOKUP" => {
@@ -138,11 +178,18 @@ fn serve(st: &EraState, method: &Method, id: Option<&str>, headers: &HeaderMap, 
                 let found = ops::list(st, &owner).into_iter().find(|c| {
                     c["callernum"] == json!(n)
                         || c["callednum"] == json!(n)
-                        || c["legs"].as_array().is_some_and(|l| l.iter().any(|x| x["number"] == json!(n)))
+                        || c["legs"]
+                            .as_array()
+                            .is_some_and(|l| l.iter().any(|x| x["number"] == json!(n)))
                 });
-                found.ok_or_else(|| EraFailure::new(EraCode::NotFound, format!("no active call with {n}")))
+                found.ok_or_else(|| {
+                    EraFailure::new(EraCode::NotFound, format!("no active call with {n}"))
+                })
             }
-            other => Err(EraFailure::new(EraCode::NotImplemented, format!("{other} is not supported on the collection"))),
+            other => Err(EraFailure::new(
+                EraCode::NotImplemented,
+                format!("{other} is not supported on the collection"),
+            )),
         },
         Some(id) => {
             let call = ops::find_call(st, &owner, id)?;
@@ -150,15 +197,23 @@ fn serve(st: &EraState, method: &Method, id: Option<&str>, headers: &HeaderMap, 
                 "GET" => Ok(ops::info(st, &call)),
                 "REFER" => ops::transfer(st, &call, &number()?, false).map(|_| ok()),
                 "REFERREPLACES" => ops::transfer(st, &call, &number()?, true).map(|_| ok()),
-                "SWITCHCONF" => ops::conference(st, &call, opt_text(&b, "number").as_deref()).map(|v| merged(ok(), v)),
-                "REFERCONF" => ops::conference(st, &call, Some(number()?.as_str())).map(|v| merged(ok(), v)),
+                "SWITCHCONF" => ops::conference(st, &call, opt_text(&b, "number").as_deref())
+                    .map(|v| merged(ok(), v)),
+                "REFERCONF" => {
+                    ops::conference(st, &call, Some(number()?.as_str())).map(|v| merged(ok(), v))
+                }
                 "NOTIFY" => {
-                    let ev = opt_text(&b, "event").unwrap_or_default().to_ascii_lowercase();
+                    let ev = opt_text(&b, "event")
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
                     match ev.as_str() {
                         "hold" => ops::hold(st, &call),
                         "talk" | "unhold" | "answer" => ops::talk(st, &call),
-                        _ => Err(EraFailure::new(EraCode::InvalidParams, format!("unknown event '{ev}'"))
-                            .with_field("event")),
+                        _ => Err(EraFailure::new(
+                            EraCode::InvalidParams,
+                            format!("unknown event '{ev}'"),
+                        )
+                        .with_field("event")),
                     }
                     .map(|_| ok())
                 }
@@ -167,7 +222,10 @@ fn serve(st: &EraState, method: &Method, id: Option<&str>, headers: &HeaderMap, 
                     ops::send_dtmf(&call, &d).map(|v| merged(ok(), v))
                 }
                 "DELETE" => ops::hangup(st, &call).map(|_| ok()),
-                other => Err(EraFailure::new(EraCode::NotImplemented, format!("{other} is not supported on a call"))),
+                other => Err(EraFailure::new(
+                    EraCode::NotImplemented,
+                    format!("{other} is not supported on a call"),
+                )),
             }
         }
     }

@@ -20,7 +20,10 @@ pub enum Owner {
     /// Token-API: sees everything.
     Token,
     /// User-API: sees calls touching these objects only.
-    User { extension: String, allowed: BTreeSet<String> },
+    User {
+        extension: String,
+        allowed: BTreeSet<String>,
+    },
 }
 
 impl Owner {
@@ -78,10 +81,17 @@ pub(crate) fn state(ctx: &SimContext) -> Arc<EraState> {
     let me = Arc::downgrade(&ctx.config);
     // A held `Weak<SimConfig>` keeps the allocation's address from being reused, so pointer
     // equality identifies the simulator exactly.
-    if let Some(st) = reg.iter().find(|(cfg, _)| Weak::ptr_eq(cfg, &me)).and_then(|(_, st)| st.upgrade()) {
+    if let Some(st) = reg
+        .iter()
+        .find(|(cfg, _)| Weak::ptr_eq(cfg, &me))
+        .and_then(|(_, st)| st.upgrade())
+    {
         return st;
     }
-    let st = Arc::new(EraState { ctx: ctx.clone(), inner: Mutex::new(Inner::default()) });
+    let st = Arc::new(EraState {
+        ctx: ctx.clone(),
+        inner: Mutex::new(Inner::default()),
+    });
     reg.retain(|(cfg, _)| !Weak::ptr_eq(cfg, &me));
     reg.push((me, Arc::downgrade(&st)));
     st
@@ -105,7 +115,10 @@ impl EraState {
 
     pub(crate) fn limits(&self) -> ExpiryLimits {
         let c = self.config();
-        ExpiryLimits { default_secs: c.default_expires_secs.max(1), max_secs: c.max_expires_secs.max(1) }
+        ExpiryLimits {
+            default_secs: c.default_expires_secs.max(1),
+            max_secs: c.max_expires_secs.max(1),
+        }
     }
 
     pub(crate) fn register(&self, tx: mpsc::UnboundedSender<String>, owner: Owner) -> u64 {
@@ -114,7 +127,12 @@ impl EraState {
         let id = g.next_conn;
         g.conns.insert(
             id,
-            Conn { tx, owner, subs: Subscriptions::default(), sessionid: uuid::Uuid::new_v4().to_string() },
+            Conn {
+                tx,
+                owner,
+                subs: Subscriptions::default(),
+                sessionid: uuid::Uuid::new_v4().to_string(),
+            },
         );
         id
     }
@@ -181,7 +199,10 @@ impl EraControl {
     /// Send raw text to every open connection (malformed and oversized frame tests).
     pub fn inject_frame(&self, text: &str) -> usize {
         let g = self.0.lock();
-        g.conns.values().filter(|c| c.tx.send(text.to_string()).is_ok()).count()
+        g.conns
+            .values()
+            .filter(|c| c.tx.send(text.to_string()).is_ok())
+            .count()
     }
 
     /// Swallow (never answer) requests named `name` while `on`.

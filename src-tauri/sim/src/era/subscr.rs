@@ -70,8 +70,10 @@ impl Subscriptions {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => {
-                return Err(EraFailure::new(EraCode::InvalidParams, "field 'id' is required")
-                    .with_field("id"))
+                return Err(
+                    EraFailure::new(EraCode::InvalidParams, "field 'id' is required")
+                        .with_field("id"),
+                )
             }
         };
         let expires = match body.get("expires") {
@@ -110,8 +112,11 @@ impl Subscriptions {
                 Some(out)
             }
             Some(_) => {
-                return Err(EraFailure::new(EraCode::InvalidParams, "field 'events' must be a list")
-                    .with_field("events"))
+                return Err(EraFailure::new(
+                    EraCode::InvalidParams,
+                    "field 'events' must be a list",
+                )
+                .with_field("events"))
             }
         };
         let objects = match body.get("objects") {
@@ -126,11 +131,17 @@ impl Subscriptions {
                     .collect::<BTreeSet<_>>(),
             ),
             Some(_) => {
-                return Err(EraFailure::new(EraCode::InvalidParams, "field 'objects' must be a list")
-                    .with_field("objects"))
+                return Err(EraFailure::new(
+                    EraCode::InvalidParams,
+                    "field 'objects' must be a list",
+                )
+                .with_field("objects"))
             }
         };
-        let granted = expires.unwrap_or(limits.default_secs).min(limits.max_secs).max(1);
+        let granted = expires
+            .unwrap_or(limits.default_secs)
+            .min(limits.max_secs)
+            .max(1);
         let expires_at_ms = now_ms.saturating_add((granted as i64).saturating_mul(1000));
         match self.by_id.get_mut(&id) {
             Some(existing) if now_ms < existing.expires_at_ms => {
@@ -152,7 +163,12 @@ impl Subscriptions {
                 };
                 self.by_id.insert(
                     id.clone(),
-                    Subscription { id: id.clone(), events, objects: objects.unwrap_or_default(), expires_at_ms },
+                    Subscription {
+                        id: id.clone(),
+                        events,
+                        objects: objects.unwrap_or_default(),
+                        expires_at_ms,
+                    },
                 );
             }
         }
@@ -160,14 +176,27 @@ impl Subscriptions {
     }
 
     /// Subscriptions (live at `now_ms`) that want this event; one notify is sent per match.
-    pub fn matching(&self, class: &str, kind: &str, objects: &BTreeSet<String>, now_ms: i64) -> usize {
-        self.by_id.values().filter(|s| s.wants(class, kind, objects, now_ms)).count()
+    pub fn matching(
+        &self,
+        class: &str,
+        kind: &str,
+        objects: &BTreeSet<String>,
+        now_ms: i64,
+    ) -> usize {
+        self.by_id
+            .values()
+            .filter(|s| s.wants(class, kind, objects, now_ms))
+            .count()
     }
 
     /// Drop expired subscriptions; returns their ids.
     pub fn purge(&mut self, now_ms: i64) -> Vec<String> {
-        let gone: Vec<String> =
-            self.by_id.values().filter(|s| now_ms >= s.expires_at_ms).map(|s| s.id.clone()).collect();
+        let gone: Vec<String> = self
+            .by_id
+            .values()
+            .filter(|s| now_ms >= s.expires_at_ms)
+            .map(|s| s.id.clone())
+            .collect();
         for id in &gone {
             self.by_id.remove(id);
         }
@@ -195,7 +224,10 @@ impl Subscriptions {
 mod tests {
     use super::*;
 
-    const L: ExpiryLimits = ExpiryLimits { default_secs: 300, max_secs: 3600 };
+    const L: ExpiryLimits = ExpiryLimits {
+        default_secs: 300,
+        max_secs: 3600,
+    };
 
     fn body(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
@@ -204,8 +236,16 @@ mod tests {
     #[test]
     fn masks() {
         assert!(mask_matches("callevents.*", "callevents", "fork_start"));
-        assert!(mask_matches("callevents.fork_start", "callevents", "fork_start"));
-        assert!(!mask_matches("callevents.dlg_start", "callevents", "fork_start"));
+        assert!(mask_matches(
+            "callevents.fork_start",
+            "callevents",
+            "fork_start"
+        ));
+        assert!(!mask_matches(
+            "callevents.dlg_start",
+            "callevents",
+            "fork_start"
+        ));
         assert!(mask_matches("*", "ivrevents", "api_start"));
         assert!(!mask_matches("ccsevents.*", "callevents", "fork_start"));
     }
@@ -214,17 +254,32 @@ mod tests {
     fn renew_remove_and_expiry() {
         let mut s = Subscriptions::default();
         let objs: BTreeSet<String> = ["101".to_string()].into();
-        s.apply(&body(json!({"id":"a","events":["callevents.*"],"objects":["101"],"expires":10})), 0, L)
-            .unwrap();
+        s.apply(
+            &body(json!({"id":"a","events":["callevents.*"],"objects":["101"],"expires":10})),
+            0,
+            L,
+        )
+        .unwrap();
         assert_eq!(s.matching("callevents", "x", &objs, 9_999), 1);
         assert_eq!(s.matching("callevents", "x", &objs, 10_000), 0);
-        s.apply(&body(json!({"id":"a","expires":20})), 5_000, L).unwrap();
+        s.apply(&body(json!({"id":"a","expires":20})), 5_000, L)
+            .unwrap();
         assert_eq!(s.matching("callevents", "x", &objs, 24_000), 1);
-        assert_eq!(s.matching("callevents", "x", &["102".to_string()].into(), 1), 0);
-        s.apply(&body(json!({"id":"a","expires":0})), 6_000, L).unwrap();
+        assert_eq!(
+            s.matching("callevents", "x", &["102".to_string()].into(), 1),
+            0
+        );
+        s.apply(&body(json!({"id":"a","expires":0})), 6_000, L)
+            .unwrap();
         assert!(s.is_empty());
         assert!(s.apply(&body(json!({"id":"b"})), 0, L).is_err());
-        let r = s.apply(&body(json!({"id":"b","events":["*"],"expires":99999})), 0, L).unwrap();
+        let r = s
+            .apply(
+                &body(json!({"id":"b","events":["*"],"expires":99999})),
+                0,
+                L,
+            )
+            .unwrap();
         assert_eq!(r["expires"], 3600);
     }
 }

@@ -49,7 +49,11 @@ pub struct EraFailure {
 
 impl EraFailure {
     pub fn new(code: EraCode, message: impl Into<String>) -> Self {
-        EraFailure { code, message: message.into(), details: None }
+        EraFailure {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub fn with_field(mut self, field: &str) -> Self {
@@ -167,7 +171,10 @@ pub fn error_frame(shape: ErrorShape, name: &str, qid: &Value, f: &EraFailure) -
         ErrorShape::Rest => {
             m.insert("error_code".into(), json!(f.code.code()));
             m.insert("error_message".into(), json!(f.message));
-            m.insert("error_details".into(), f.details.clone().unwrap_or_else(|| json!({})));
+            m.insert(
+                "error_details".into(),
+                f.details.clone().unwrap_or_else(|| json!({})),
+            );
         }
     }
     frame(&format!("{name}_result"), Value::Object(m))
@@ -180,15 +187,21 @@ pub fn frame(name: &str, body: Value) -> String {
 
 /// `["notify", {class, type, eventts, data}]`.
 pub fn notify_frame(class: &str, kind: &str, eventts: i64, data: &Value) -> String {
-    frame("notify", json!({ "class": class, "type": kind, "eventts": eventts, "data": data }))
+    frame(
+        "notify",
+        json!({ "class": class, "type": kind, "eventts": eventts, "data": data }),
+    )
 }
 
 /// A required string field.
 pub fn req_str<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, EraFailure> {
     match body.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        _ => Err(EraFailure::new(EraCode::InvalidParams, format!("field '{field}' is required"))
-            .with_field(field)),
+        _ => Err(EraFailure::new(
+            EraCode::InvalidParams,
+            format!("field '{field}' is required"),
+        )
+        .with_field(field)),
     }
 }
 
@@ -209,7 +222,10 @@ mod tests {
     fn qid_is_echoed_as_sent() {
         let r = parse_request(r#"["connection_info",{"qid":0.1234}]"#).unwrap();
         let f = ok_frame(&r.name, &r.qid, Value::Null);
-        assert_eq!(f, r#"["connection_info_result",{"qid":0.1234,"result":"ok"}]"#);
+        assert_eq!(
+            f,
+            r#"["connection_info_result",{"qid":0.1234,"result":"ok"}]"#
+        );
         let r = parse_request(r#"["x",{"qid":"abc"}]"#).unwrap();
         assert_eq!(r.qid, json!("abc"));
     }
@@ -225,10 +241,13 @@ mod tests {
     #[test]
     fn both_error_shapes() {
         let f = EraFailure::new(EraCode::NotFound, "gone");
-        let a: Value = serde_json::from_str(&error_frame(ErrorShape::ResultError, "x", &json!(1), &f)).unwrap();
+        let a: Value =
+            serde_json::from_str(&error_frame(ErrorShape::ResultError, "x", &json!(1), &f))
+                .unwrap();
         assert_eq!(a[1]["result"], "error");
         assert_eq!(a[1]["error_code"], 1404);
-        let b: Value = serde_json::from_str(&error_frame(ErrorShape::Rest, "x", &json!(1), &f)).unwrap();
+        let b: Value =
+            serde_json::from_str(&error_frame(ErrorShape::Rest, "x", &json!(1), &f)).unwrap();
         assert!(b[1].get("result").is_none());
         assert_eq!(b[1]["error_message"], "gone");
     }

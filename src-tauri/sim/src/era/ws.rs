@@ -30,15 +30,34 @@ const MAX_FRAME: usize = 4 * 1024 * 1024;
 
 /// `Authorization: Bearer <token>`.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = v.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 fn refuse(st: &EraState, what: &str, status: StatusCode, msg: &str) -> Response {
-    st.ctx.journal.record(Channel::EraWs, Dir::Out, format!("{} {what}", status.as_u16()), msg);
-    let code = if status == StatusCode::UNAUTHORIZED { 1407 } else { 1401 };
-    (status, axum::Json(json!({ "error_code": code, "error_message": msg }))).into_response()
+    st.ctx.journal.record(
+        Channel::EraWs,
+        Dir::Out,
+        format!("{} {what}", status.as_u16()),
+        msg,
+    );
+    let code = if status == StatusCode::UNAUTHORIZED {
+        1407
+    } else {
+        1401
+    };
+    (
+        status,
+        axum::Json(json!({ "error_code": code, "error_message": msg })),
+    )
+        .into_response()
 }
 
 /// Which API a WebSocket route serves.
@@ -59,7 +78,16 @@ pub(crate) async fn upgrade(
         Api::Token => "GET /ws/token/v1".to_string(),
         Api::User => format!("GET {}", st.config().user_path_normalized()),
     };
-    st.ctx.journal.record(Channel::EraWs, Dir::In, what.clone(), if path_token.is_some() { "token in path" } else { "" });
+    st.ctx.journal.record(
+        Channel::EraWs,
+        Dir::In,
+        what.clone(),
+        if path_token.is_some() {
+            "token in path"
+        } else {
+            ""
+        },
+    );
     let Some(token) = path_token.or_else(|| bearer(&headers)) else {
         return refuse(&st, &what, StatusCode::UNAUTHORIZED, "token required");
     };
@@ -69,7 +97,10 @@ pub(crate) async fn upgrade(
             Some(u) => {
                 let mut allowed: BTreeSet<String> = u.extra_objects.iter().cloned().collect();
                 allowed.insert(u.extension.clone());
-                Owner::User { extension: u.extension.clone(), allowed }
+                Owner::User {
+                    extension: u.extension.clone(),
+                    allowed,
+                }
             }
             None => return refuse(&st, &what, StatusCode::FORBIDDEN, "invalid token"),
         },
@@ -79,7 +110,9 @@ pub(crate) async fn upgrade(
         Ok(ws) => ws,
         Err(e) => return refuse(&st, &what, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| run(st, socket, owner))
+    ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| run(st, socket, owner))
 }
 
 async fn run(st: Arc<EraState>, socket: WebSocket, owner: Owner) {
@@ -130,12 +163,15 @@ fn handle_text(st: &Arc<EraState>, conn: u64, owner: &Owner, text: &str) {
         Ok(r) => r,
         Err(e) => {
             st.ctx.journal.record(Channel::EraWs, Dir::In, "?", text);
-            let body = json!({ "result": "error", "error_code": 1405, "error_message": e.to_string() });
+            let body =
+                json!({ "result": "error", "error_code": 1405, "error_message": e.to_string() });
             st.send(conn, wire::frame("error", body));
             return;
         }
     };
-    st.ctx.journal.record(Channel::EraWs, Dir::In, req.name.clone(), text);
+    st.ctx
+        .journal
+        .record(Channel::EraWs, Dir::In, req.name.clone(), text);
     if st.lock().swallow.contains(&req.name) {
         return;
     }
@@ -182,14 +218,22 @@ fn dispatch(
         "callrecord_get_path" => callrecord_get_path(st, owner, &req.body),
         n if n.starts_with("ivrapi_") => ivr::handle(st, conn, n, &req.body, after),
         n if ccs::handles(n) => ccs::handle(st, owner, n, &req.body),
-        _ => Err(EraFailure::new(EraCode::NotImplemented, format!("unknown request '{name}'"))),
+        _ => Err(EraFailure::new(
+            EraCode::NotImplemented,
+            format!("unknown request '{name}'"),
+        )),
     }
 }
 
 fn connection_info(st: &EraState, conn: u64, owner: &Owner) -> Value {
     let cfg = st.config();
     let now = st.now_ms();
-    let sessionid = st.lock().conns.get(&conn).map(|c| c.sessionid.clone()).unwrap_or_default();
+    let sessionid = st
+        .lock()
+        .conns
+        .get(&conn)
+        .map(|c| c.sessionid.clone())
+        .unwrap_or_default();
     let mut v = json!({
         "site": cfg.site,
         "ownertype": owner.kind(),
@@ -212,20 +256,30 @@ fn connection_info(st: &EraState, conn: u64, owner: &Owner) -> Value {
     v
 }
 
-fn callrecord_get_path(st: &EraState, owner: &Owner, body: &Map<String, Value>) -> Result<Value, EraFailure> {
+fn callrecord_get_path(
+    st: &EraState,
+    owner: &Owner,
+    body: &Map<String, Value>,
+) -> Result<Value, EraFailure> {
     let key = req_str(body, "key")?;
     let call = st
         .ctx
         .world
         .all_calls()
         .into_iter()
-        .find(|c| c.recording.as_deref() == Some(key) && owner.may_see(&super::render::call_objects(c)))
+        .find(|c| {
+            c.recording.as_deref() == Some(key) && owner.may_see(&super::render::call_objects(c))
+        })
         .ok_or_else(|| EraFailure::new(EraCode::NotFound, format!("record '{key}' not found")))?;
     let now = st.now_ms();
     let secs = u32::try_from(call.talk_secs(now)).unwrap_or(30);
     let exp = now + (st.config().file_link_secs as i64) * 1000;
     let bytes = Arc::new(files::wav_silence(secs));
-    let name = if key.contains('.') { key.to_string() } else { format!("{key}.wav") };
+    let name = if key.contains('.') {
+        key.to_string()
+    } else {
+        format!("{key}.wav")
+    };
     Ok(Value::String(st.lock().files.link(bytes, &name, now, exp)))
 }
 
@@ -245,9 +299,14 @@ async fn upload(st: &EraState, conn: u64, req: &Request) -> Result<Value, EraFai
     let session_key = if req.name.starts_with("ivrapi_") {
         let key = req_str(&req.body, "key")?.to_string();
         let g = st.lock();
-        let s = g.ivr.get(&key).ok_or_else(|| EraFailure::new(EraCode::NotFound, format!("IVR session '{key}' not found")))?;
+        let s = g.ivr.get(&key).ok_or_else(|| {
+            EraFailure::new(EraCode::NotFound, format!("IVR session '{key}' not found"))
+        })?;
         if s.controller() != Some(conn) {
-            return Err(EraFailure::new(EraCode::AccessDenied, "this connection does not control the IVR session"));
+            return Err(EraFailure::new(
+                EraCode::AccessDenied,
+                "this connection does not control the IVR session",
+            ));
         }
         Some(key)
     } else {
@@ -255,7 +314,8 @@ async fn upload(st: &EraState, conn: u64, req: &Request) -> Result<Value, EraFai
     };
     let url = req_str(&req.body, "url")?.to_string();
     // `:SYNC_DOMAIN_DATA` is the documented default storage.
-    let dest = wire::opt_text(&req.body, "destpath").unwrap_or_else(|| ":SYNC_DOMAIN_DATA".to_string());
+    let dest =
+        wire::opt_text(&req.body, "destpath").unwrap_or_else(|| ":SYNC_DOMAIN_DATA".to_string());
     files::static_path(&dest, "check")?;
     let (bytes, name) = files::download(st, &url).await?;
     let mut g = st.lock();

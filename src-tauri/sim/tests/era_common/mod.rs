@@ -21,7 +21,10 @@ pub async fn sim() -> Sim {
 }
 
 pub async fn sim_with(f: impl FnOnce(&mut SimConfig)) -> Sim {
-    let mut cfg = SimConfig { speed: 60.0, ..Default::default() };
+    let mut cfg = SimConfig {
+        speed: 60.0,
+        ..Default::default()
+    };
     f(&mut cfg);
     Sim::start(cfg).await.expect("sim starts")
 }
@@ -37,24 +40,47 @@ pub struct Ws {
 }
 
 impl Ws {
-    pub async fn connect(sim: &Sim, path: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    pub async fn connect(
+        sim: &Sim,
+        path: &str,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
         let (ws, _) = tokio_tungstenite::connect_async(ws_url(sim, path)).await?;
-        Ok(Ws { ws, next_qid: 1, pending: VecDeque::new() })
+        Ok(Ws {
+            ws,
+            next_qid: 1,
+            pending: VecDeque::new(),
+        })
     }
 
-    pub async fn connect_bearer(sim: &Sim, path: &str, token: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    pub async fn connect_bearer(
+        sim: &Sim,
+        path: &str,
+        token: &str,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
         let mut req = ws_url(sim, path).into_client_request()?;
-        req.headers_mut().insert("Authorization", format!("Bearer {token}").parse().expect("header"));
+        req.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
         let (ws, _) = tokio_tungstenite::connect_async(req).await?;
-        Ok(Ws { ws, next_qid: 1, pending: VecDeque::new() })
+        Ok(Ws {
+            ws,
+            next_qid: 1,
+            pending: VecDeque::new(),
+        })
     }
 
     pub async fn token(sim: &Sim) -> Ws {
-        Ws::connect(sim, &format!("/ws/token/v1/{TOKEN}")).await.expect("token ws")
+        Ws::connect(sim, &format!("/ws/token/v1/{TOKEN}"))
+            .await
+            .expect("token ws")
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.ws.send(Message::Text(text.to_string().into())).await.expect("send");
+        self.ws
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .expect("send");
     }
 
     pub async fn send(&mut self, name: &str, body: Value) {
@@ -64,7 +90,9 @@ impl Ws {
     /// Next frame off the socket (not from the pending buffer); None when the socket ends.
     async fn read_raw(&mut self) -> Option<(String, Value)> {
         loop {
-            let m = tokio::time::timeout(WAIT, self.ws.next()).await.expect("frame within 5 s")?;
+            let m = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("frame within 5 s")?;
             match m {
                 Ok(Message::Text(t)) => {
                     let v: Value = serde_json::from_str(t.as_str()).expect("json frame");
@@ -113,7 +141,9 @@ impl Ws {
 
     /// Next `notify` of `class.kind`.
     pub async fn notify(&mut self, class: &str, kind: &str) -> Value {
-        let (_, b) = self.wait_for(|n, b| n == "notify" && b["class"] == class && b["type"] == kind).await;
+        let (_, b) = self
+            .wait_for(|n, b| n == "notify" && b["class"] == class && b["type"] == kind)
+            .await;
         b
     }
 
@@ -123,9 +153,18 @@ impl Ws {
         self.pending.drain(..).collect()
     }
 
-    pub async fn subscribe(&mut self, id: &str, events: &[&str], objects: &[&str], expires: u64) -> Value {
-        self.request("subscribe", json!({ "id": id, "events": events, "objects": objects, "expires": expires }))
-            .await
+    pub async fn subscribe(
+        &mut self,
+        id: &str,
+        events: &[&str],
+        objects: &[&str],
+        expires: u64,
+    ) -> Value {
+        self.request(
+            "subscribe",
+            json!({ "id": id, "events": events, "objects": objects, "expires": expires }),
+        )
+        .await
     }
 
     /// True when the server closed the socket (abruptly or not).
@@ -142,7 +181,9 @@ impl Ws {
 
 /// An inbound call from an external number to `to`, ringing `to`; returns (call id, leg id).
 pub fn ringing_call(sim: &Sim, from: &str, to: &str) -> (String, String) {
-    let c = sim.world().create_call(Direction::Inbound, from, None, to, None);
+    let c = sim
+        .world()
+        .create_call(Direction::Inbound, from, None, to, None);
     let leg = sim.world().ring(&c.id, to).expect("ring");
     (c.id, leg)
 }
