@@ -1,0 +1,358 @@
+//! Write operations run by the writer thread inside its transaction: storing events (dedup,
+//! routing to a call, cross-source merge), notes, dispositions, rejected requests, retention.
+//!
+//! ## Which call an event belongs to
+//!
+//! 1. The call already known under the event's `(source, call_id)`.
+//! 2. Else a call for which another source recorded the event's `call_id` or `control_id` as its
+//!    own call id or control id (e.g. Telphin events and Call Interactive requests share Telphin's
+//!    `CallID`), provided the event lies within 24 hours of the call's span (short numeric ids
+//!    may repeat over days; a call's own reports never lie that far apart).
+//! 3. Else a new call.
+//!
+//! After the events are stored the touched calls are rebuilt from their events; then a call that
+//! knows its direction and remote number is merged with another call when **all** of these hold:
+//! same direction; same remote number compared by its last 10 digits; start times at most
+//! `merge_window_secs` apart; and no source in common (one source never reports one call under
+//! two ids, so two calls from the same source are two real calls). The nearest in time wins;
+//! the older record (smaller id) survives and the other id is remembered in `call_merged`.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::error::HistoryError;
+use super::fold;
+use super::now_ms;
+use super::store;
+use super::types::{Note, PurgeReport};
+use crate::model::CallEvent;
+use crate::sink::{Accepted, RawRecord, RejectedRequest};
+
+/// How far from a call's span an event may lie and still join it by a shared id.
+const ID_MATCH_HORIZON_MS: i64 = 24 * 3600 * 1000;
+
+/// Limits on what one note may hold.
+const MAX_NOTE_CHARS: usize = 10_000;
+const MAX_DISPOSITION_CHARS: usize = 200;
+
+/// What the writer passes to every operation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteCtx {
+    pub merge_window_ms: i64,
+}
+
+fn validate(ev: &CallEvent) -> Result<(), HistoryError> {
+    if ev.call_id.trim().is_empty() {
+        return Err(HistoryError::invalid(format!("{} event without a call id", ev.source.as_str())));
+    }
+    if ev.dedup_key.is_empty() {
+        return Err(HistoryError::invalid(format!(
+            "{} event for call {} without a dedup key",
+            ev.source.as_str(),
+            ev.call_id
+        )));
+    }
+    Ok(())
+}
+
+/// Store events (and the raw record behind them, once, if any event is new). Duplicates by
+/// `(source, dedup_key)` are counted and have no effect.
+pub(crate) fn store_events(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    raw: Option<&RawRecord>,
+    events: &[CallEvent],
+) -> Result<Accepted, HistoryError> {
+    events.iter().try_for_each(validate)?;
+    let received_ms = now_ms();
+    let mut accepted = Accepted::default();
+    let mut raw_id: Option<i64> = None;
+    let mut dirty = BTreeSet::new();
+    let mut fresh = BTreeSet::new();
+    let mut exists = conn.prepare_cached("SELECT 1 FROM event WHERE source = ?1 AND dedup_key = ?2")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO event (call_id, source, source_call_id, control_id, at_ms, kind, payload, dedup_key,
+            raw_id, received_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for ev in events {
+        if exists.exists(params![ev.source.as_str(), ev.dedup_key])? {
+            accepted.duplicates += 1;
+            continue;
+        }
+        if let (None, Some(raw)) = (raw_id, raw) {
+            conn.prepare_cached("INSERT INTO raw_record (source, received_ms, what, body) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![raw.source.as_str(), raw.received_ms, raw.what, raw.body])?;
+            raw_id = Some(conn.last_insert_rowid());
+        }
+        let (call_id, new) = route(conn, ev)?;
+        if new {
+            fresh.insert(call_id);
+        }
+        let (kind, payload) = store::encode_kind(&ev.kind)?;
+        insert.execute(params![
+            call_id,
+            ev.source.as_str(),
+            ev.call_id,
+            ev.control_id,
+            ev.at_ms,
+            kind,
+            payload,
+            ev.dedup_key,
+            raw_id,
+            received_ms
+        ])?;
+        dirty.insert(call_id);
+        accepted.stored += 1;
+    }
+    rebuild(conn, ctx, dirty, &mut fresh)?;
+    Ok(accepted)
+}
+
+/// Find (or create) the call an event belongs to. Returns the call id and whether it is new.
+fn route(conn: &Connection, ev: &CallEvent) -> Result<(i64, bool), HistoryError> {
+    let source = ev.source.as_str();
+    let known: Option<(i64, Option<String>, i64)> = conn
+        .prepare_cached(
+            "SELECT call_id, control_id, first_ms FROM call_source WHERE source = ?1 AND source_call_id = ?2",
+        )?
+        .query_row(params![source, ev.call_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((call_id, control, first_ms)) = known {
+        if (control.is_none() && ev.control_id.is_some()) || ev.at_ms < first_ms {
+            conn.prepare_cached(
+                "UPDATE call_source SET control_id = coalesce(control_id, ?3), first_ms = min(first_ms, ?4)
+                 WHERE source = ?1 AND source_call_id = ?2",
+            )?
+            .execute(params![source, ev.call_id, ev.control_id, ev.at_ms])?;
+        }
+        return Ok((call_id, false));
+    }
+    let control = ev.control_id.as_deref().unwrap_or(ev.call_id.as_str());
+    let by_id: Option<i64> = conn
+        .prepare_cached(
+            "SELECT cs.call_id FROM call_source cs JOIN call c ON c.id = cs.call_id
+             WHERE (cs.source_call_id IN (?1, ?2) OR cs.control_id IN (?1, ?2)) AND cs.source <> ?3
+               AND ?4 BETWEEN c.started_ms - ?5 AND c.last_event_ms + ?5
+             ORDER BY abs(c.started_ms - ?4), c.id LIMIT 1",
+        )?
+        .query_row(params![ev.call_id, control, source, ev.at_ms, ID_MATCH_HORIZON_MS], |r| r.get(0))
+        .optional()?;
+    let (call_id, new) = match by_id {
+        Some(id) => (id, false),
+        None => {
+            conn.prepare_cached("INSERT INTO call (started_ms, last_event_ms) VALUES (?1, ?1)")?.execute([ev.at_ms])?;
+            (conn.last_insert_rowid(), true)
+        }
+    };
+    conn.prepare_cached(
+        "INSERT INTO call_source (source, source_call_id, call_id, control_id, first_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![source, ev.call_id, call_id, ev.control_id, ev.at_ms])?;
+    Ok((call_id, new))
+}
+
+/// Rebuild the derived rows of `dirty` calls from their events, merging calls across sources
+/// (see the module docs) and rebuilding the survivors.
+pub(crate) fn rebuild(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    dirty: BTreeSet<i64>,
+    fresh: &mut BTreeSet<i64>,
+) -> Result<(), HistoryError> {
+    let mut queue: Vec<i64> = dirty.into_iter().rev().collect();
+    while let Some(call_id) = queue.pop() {
+        let events = store::load_events(conn, call_id)?;
+        let Some(state) = fold::fold(events, ctx.merge_window_ms) else {
+            // Merged away earlier in this loop (its events moved), or left without events.
+            continue;
+        };
+        let is_fresh = fresh.remove(&call_id);
+        store::persist(conn, call_id, &state, is_fresh)?;
+        if let Some(other) = merge_candidate(conn, ctx, call_id, &state)? {
+            let (keep, gone) = (call_id.min(other), call_id.max(other));
+            merge_calls(conn, keep, gone)?;
+            fresh.remove(&keep);
+            queue.retain(|id| *id != gone);
+            queue.push(keep);
+            continue;
+        }
+        store::refresh_search(conn, call_id, &state, is_fresh)?;
+    }
+    Ok(())
+}
+
+fn merge_candidate(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    call_id: i64,
+    st: &fold::CallState,
+) -> Result<Option<i64>, HistoryError> {
+    let (Some(direction), Some(key)) = (st.direction, st.remote_key()) else {
+        return Ok(None);
+    };
+    let found = conn
+        .prepare_cached(
+            "SELECT id FROM call
+             WHERE remote_key = ?1 AND started_ms BETWEEN ?2 - ?3 AND ?2 + ?3 AND id <> ?4
+               AND direction = ?5 AND (sources & ?6) = 0
+             ORDER BY abs(started_ms - ?2), id LIMIT 1",
+        )?
+        .query_row(params![key, st.started_ms, ctx.merge_window_ms, call_id, direction.as_str(), st.sources], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(found)
+}
+
+/// Move everything of call `gone` to call `keep` and delete `gone` (its derived rows go with it;
+/// the caller rebuilds `keep`).
+fn merge_calls(conn: &Connection, keep: i64, gone: i64) -> Result<(), HistoryError> {
+    tracing::debug!(keep, gone, "history: merging call records reported by different sources");
+    for sql in [
+        "UPDATE call_source SET call_id = ?1 WHERE call_id = ?2",
+        "UPDATE event SET call_id = ?1 WHERE call_id = ?2",
+        "UPDATE note SET call_id = ?1 WHERE call_id = ?2",
+        "UPDATE call SET (disposition, disposition_ms) =
+            (SELECT g.disposition, g.disposition_ms FROM call g WHERE g.id = ?2)
+         WHERE id = ?1 AND disposition IS NULL",
+        "UPDATE call_merged SET into_id = ?1 WHERE into_id = ?2",
+    ] {
+        conn.prepare_cached(sql)?.execute(params![keep, gone])?;
+    }
+    conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?.execute([gone])?;
+    conn.prepare_cached("DELETE FROM call WHERE id = ?1")?.execute([gone])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO call_merged (gone_id, into_id, merged_ms) VALUES (?1, ?2, ?3)")?
+        .execute(params![gone, keep, now_ms()])?;
+    Ok(())
+}
+
+/// The current id of a call (following merges). `NotFound` when there is no such call.
+pub(crate) fn resolve_call(conn: &Connection, call_id: i64) -> Result<i64, HistoryError> {
+    let exists = conn.prepare_cached("SELECT 1 FROM call WHERE id = ?1")?.exists([call_id])?;
+    if exists {
+        return Ok(call_id);
+    }
+    let into: Option<i64> = conn
+        .prepare_cached("SELECT into_id FROM call_merged WHERE gone_id = ?1")?
+        .query_row([call_id], |r| r.get(0))
+        .optional()?;
+    match into {
+        Some(id) if conn.prepare_cached("SELECT 1 FROM call WHERE id = ?1")?.exists([id])? => Ok(id),
+        _ => Err(HistoryError::NotFound { what: "call", id: call_id }),
+    }
+}
+
+fn refresh_one(conn: &Connection, ctx: &WriteCtx, call_id: i64) -> Result<(), HistoryError> {
+    rebuild(conn, ctx, BTreeSet::from([call_id]), &mut BTreeSet::new())
+}
+
+fn clean_text(text: &str, max: usize, what: &str) -> Result<String, HistoryError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(HistoryError::invalid(format!("the {what} is empty")));
+    }
+    if t.chars().count() > max {
+        return Err(HistoryError::invalid(format!("the {what} is longer than {max} characters")));
+    }
+    Ok(t.to_string())
+}
+
+pub(crate) fn read_note(conn: &Connection, note_id: i64) -> Result<Note, HistoryError> {
+    conn.prepare_cached("SELECT id, call_id, created_ms, updated_ms, author, body FROM note WHERE id = ?1")?
+        .query_row([note_id], |r| {
+            Ok(Note {
+                id: r.get(0)?,
+                call_id: r.get(1)?,
+                created_ms: r.get(2)?,
+                updated_ms: r.get(3)?,
+                author: r.get(4)?,
+                body: r.get(5)?,
+            })
+        })
+        .optional()?
+        .ok_or(HistoryError::NotFound { what: "note", id: note_id })
+}
+
+pub(crate) fn add_note(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    call_id: i64,
+    author: Option<&str>,
+    body: &str,
+) -> Result<Note, HistoryError> {
+    let body = clean_text(body, MAX_NOTE_CHARS, "note")?;
+    let call_id = resolve_call(conn, call_id)?;
+    let now = now_ms();
+    let author = author.map(str::trim).filter(|a| !a.is_empty());
+    conn.prepare_cached(
+        "INSERT INTO note (call_id, created_ms, updated_ms, author, body) VALUES (?1, ?2, ?2, ?3, ?4)",
+    )?
+    .execute(params![call_id, now, author, body])?;
+    let id = conn.last_insert_rowid();
+    refresh_one(conn, ctx, call_id)?;
+    read_note(conn, id)
+}
+
+pub(crate) fn update_note(conn: &Connection, ctx: &WriteCtx, note_id: i64, body: &str) -> Result<Note, HistoryError> {
+    let body = clean_text(body, MAX_NOTE_CHARS, "note")?;
+    let note = read_note(conn, note_id)?;
+    conn.prepare_cached("UPDATE note SET body = ?2, updated_ms = ?3 WHERE id = ?1")?
+        .execute(params![note_id, body, now_ms().max(note.updated_ms)])?;
+    refresh_one(conn, ctx, note.call_id)?;
+    read_note(conn, note_id)
+}
+
+pub(crate) fn set_disposition(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    call_id: i64,
+    disposition: Option<&str>,
+) -> Result<(), HistoryError> {
+    let disposition = match disposition.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => Some(clean_text(d, MAX_DISPOSITION_CHARS, "disposition")?),
+        None => None,
+    };
+    let call_id = resolve_call(conn, call_id)?;
+    conn.prepare_cached("UPDATE call SET disposition = ?2, disposition_ms = ?3 WHERE id = ?1")?
+        .execute(params![call_id, disposition, disposition.as_ref().map(|_| now_ms())])?;
+    refresh_one(conn, ctx, call_id)
+}
+
+pub(crate) fn store_rejected(conn: &Connection, r: &RejectedRequest) -> Result<i64, HistoryError> {
+    conn.prepare_cached(
+        "INSERT INTO rejected_request (received_ms, remote, method, path, status, reason, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![r.received_ms, r.remote, r.method, r.path, r.status, r.reason, r.body])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Delete up to `chunk` calls started before `cutoff_ms` (with everything attached to them).
+/// Returns how many calls were deleted; 0 means done, then raw records and rejected requests
+/// older than the cutoff are deleted too.
+pub(crate) fn purge_chunk(
+    conn: &Connection,
+    cutoff_ms: i64,
+    chunk: usize,
+    report: &mut PurgeReport,
+) -> Result<usize, HistoryError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM call WHERE started_ms < ?1 ORDER BY started_ms LIMIT ?2")?
+        .query_map(params![cutoff_ms, chunk as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?.execute([id])?;
+        conn.prepare_cached("DELETE FROM call WHERE id = ?1")?.execute([id])?;
+        conn.prepare_cached("DELETE FROM call_merged WHERE into_id = ?1")?.execute([id])?;
+    }
+    report.calls += ids.len() as u64;
+    if ids.is_empty() {
+        report.raw_records +=
+            conn.prepare_cached("DELETE FROM raw_record WHERE received_ms < ?1")?.execute([cutoff_ms])? as u64;
+        report.rejected_requests +=
+            conn.prepare_cached("DELETE FROM rejected_request WHERE received_ms < ?1")?.execute([cutoff_ms])? as u64;
+    }
+    Ok(ids.len())
+}

@@ -1,0 +1,143 @@
+//! Opening the file: connection settings, the startup integrity check, copying a damaged file
+//! aside, and starting over after damage.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::error::HistoryError;
+
+/// `<path>-wal`, `<path>-shm`.
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn io(path: &Path, source: std::io::Error) -> HistoryError {
+    HistoryError::Io { path: path.to_path_buf(), source }
+}
+
+/// Bytes of the database and its WAL.
+pub(crate) fn file_size(path: &Path) -> u64 {
+    let len = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    len(path) + len(&sidecar(path, "-wal"))
+}
+
+/// The write connection: WAL, `synchronous=FULL` (a commit is on disk when it returns),
+/// foreign keys on.
+pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(mode, "history: the file system refused WAL mode");
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;
+         PRAGMA wal_autocheckpoint = 1000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// A read connection (`query_only`).
+pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -8000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Run `PRAGMA quick_check`. `Ok(None)` when the file is fine, `Ok(Some(detail))` when damaged.
+pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare("PRAGMA quick_check(20)")?;
+    let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    if lines.len() == 1 && lines[0] == "ok" {
+        Ok(None)
+    } else {
+        Ok(Some(lines.join("; ")))
+    }
+}
+
+/// `<file name>.damaged-<UTC timestamp>` next to `path`, not yet taken.
+pub(crate) fn aside_name(path: &Path) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "history".into());
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut candidate = dir.join(format!("{name}.damaged-{stamp}"));
+    let mut n = 1;
+    while candidate.exists() || sidecar(&candidate, "-wal").exists() {
+        n += 1;
+        candidate = dir.join(format!("{name}.damaged-{stamp}-{n}"));
+    }
+    candidate
+}
+
+fn copy_synced(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::copy(from, to)?;
+    fs::File::open(to)?.sync_all()
+}
+
+/// Copy a damaged file (and its WAL) aside, leaving the original untouched.
+pub(crate) fn copy_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let copy = aside_name(path);
+    copy_synced(path, &copy)?;
+    let wal = sidecar(path, "-wal");
+    if wal.exists() {
+        copy_synced(&wal, &sidecar(&copy, "-wal"))?;
+    }
+    Ok(copy)
+}
+
+/// The error for a damaged file, after copying it aside.
+pub(crate) fn damaged(path: &Path, detail: String) -> HistoryError {
+    tracing::error!(path = %path.display(), detail, "history: the database file is damaged");
+    match copy_aside(path) {
+        Ok(copy) => HistoryError::Damaged { path: path.to_path_buf(), copy, detail },
+        Err(source) => HistoryError::DamagedNoCopy { path: path.to_path_buf(), detail, source },
+    }
+}
+
+/// Move the file (and its WAL; the shared-memory index is dropped) aside so a fresh one can be
+/// created. Returns where it went, or `None` when there was no file.
+pub(crate) fn move_aside(path: &Path) -> Result<Option<PathBuf>, HistoryError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let aside = aside_name(path);
+    fs::rename(path, &aside).map_err(|e| io(path, e))?;
+    let wal = sidecar(path, "-wal");
+    if wal.exists() {
+        fs::rename(&wal, sidecar(&aside, "-wal")).map_err(|e| io(&wal, e))?;
+    }
+    let shm = sidecar(path, "-shm");
+    if shm.exists() {
+        fs::remove_file(&shm).map_err(|e| io(&shm, e))?;
+    }
+    tracing::warn!(path = %path.display(), aside = %aside.display(), "history: damaged file moved aside");
+    Ok(Some(aside))
+}
+
+/// Make sure the directory of `path` exists.
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), HistoryError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => fs::create_dir_all(dir).map_err(|e| io(dir, e)),
+        _ => Ok(()),
+    }
+}
