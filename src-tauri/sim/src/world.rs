@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::clock::Clock;
@@ -21,7 +21,7 @@ pub use directory::{demo_directory, demo_groups, HuntGroup, HuntMode, DEMO_DOMAI
 pub use hunt::{Hunt, HuntOutcome, HuntPlan, HuntPoll, MemberResponse, DEFAULT_RING_TIMEOUT_MS};
 pub use parking::PARK_TIMEOUT;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtensionKind {
     Agent,
@@ -41,7 +41,7 @@ pub struct Extension {
     pub kind: ExtensionKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -291,6 +291,25 @@ impl World {
 
     pub fn all_calls(&self) -> Vec<Call> {
         self.lock().calls.values().cloned().collect()
+    }
+
+    /// Forget ended calls beyond the `keep` most recently ended (long demo runs).
+    pub fn forget_ended_calls(&self, keep: usize) {
+        let mut s = self.lock();
+        let mut ended: Vec<(i64, String)> = s
+            .calls
+            .values()
+            .filter(|c| c.state == CallState::Ended)
+            .map(|c| (c.ended_ms.unwrap_or(c.created_ms), c.id.clone()))
+            .collect();
+        if ended.len() <= keep {
+            return;
+        }
+        ended.sort();
+        let drop = ended.len() - keep;
+        for (_, id) in ended.into_iter().take(drop) {
+            s.calls.remove(&id);
+        }
     }
 
     /// Create a call. It starts `Ringing`; add legs with [`World::ring`].

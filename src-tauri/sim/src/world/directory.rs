@@ -42,7 +42,7 @@ fn ext(id: &str, number: &str, name: &str, kind: ExtensionKind) -> Extension {
 }
 
 /// The demo directory: agents 101–105 (Telphin-style ids 34414–34418, Russian and English
-/// names), the IVR 500 and the queues 200 (sales, parallel) and 201 (support, sequential).
+/// names), the IVR 800 and the queues 200 (sales, parallel) and 201 (support, sequential).
 pub fn demo_directory() -> Vec<Extension> {
     use ExtensionKind::*;
     vec![
@@ -51,7 +51,7 @@ pub fn demo_directory() -> Vec<Extension> {
         ext("34416", "103", "Olga Kuznetsova", Agent),
         ext("34417", "104", "Игорь Соколов", Agent),
         ext("34418", "105", "Maria Lebedeva", Agent),
-        ext("34450", "500", "Голосовое меню", Ivr),
+        ext("34450", "800", "Голосовое меню", Ivr),
         ext("34460", "200", "Отдел продаж", Queue),
         ext("34461", "201", "Support", Queue),
     ]

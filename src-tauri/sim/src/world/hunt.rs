@@ -146,6 +146,29 @@ impl Hunt {
         }
     }
 
+    /// Take over legs that are already ringing (rung by somebody else, e.g. an IVR transfer):
+    /// `plan.members` gives their targets and responses, in the order of `leg_ids`; their ring
+    /// time counts from the hunt's start.
+    pub fn adopt(call_id: &str, plan: HuntPlan, leg_ids: Vec<String>) -> Hunt {
+        let legs = leg_ids
+            .into_iter()
+            .zip(plan.members.iter())
+            .map(|(leg_id, (target, response))| HuntLeg {
+                leg_id,
+                target: target.clone(),
+                started_ms: 0,
+                response: *response,
+                live: true,
+            })
+            .collect();
+        let next_member = plan.members.len();
+        Hunt {
+            next_member,
+            legs,
+            ..Hunt::new(call_id, plan)
+        }
+    }
+
     pub fn call_id(&self) -> &str {
         &self.call_id
     }
