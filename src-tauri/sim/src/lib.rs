@@ -15,6 +15,7 @@ pub mod clock;
 pub mod era;
 pub mod faults;
 pub mod journal;
+pub mod scenario;
 pub mod telphin;
 pub mod webhooks;
 pub mod world;
