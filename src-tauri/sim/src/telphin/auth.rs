@@ -18,8 +18,7 @@ pub(crate) async fn token(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let mut params: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let mut params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     if let Some(q) = query {
         params.extend(serde_urlencoded::from_str::<Vec<(String, String)>>(&q).unwrap_or_default());
     }
@@ -39,7 +38,10 @@ pub(crate) async fn token(
     let access_token = uuid::Uuid::new_v4().simple().to_string();
     let lifetime_ms = (cfg.token_lifetime_secs as i64).saturating_mul(1000);
     let expires_at = api.ctx.world.now_ms().saturating_add(lifetime_ms);
-    api.st.lock().tokens.insert(access_token.clone(), expires_at);
+    api.st
+        .lock()
+        .tokens
+        .insert(access_token.clone(), expires_at);
     let real_secs = (cfg.token_lifetime_secs as f64 / api.ctx.world.clock().speed()).floor();
     let expires_in = (real_secs as u64).max(1);
     Json(json!({
@@ -57,7 +59,11 @@ fn oauth_error(status: StatusCode, error: &str) -> Response {
         "unsupported_grant_type" => "Only client_credentials is supported",
         _ => "grant_type is required",
     };
-    (status, Json(json!({ "error": error, "error_description": description }))).into_response()
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// `GET /api/ver1.0/user`: the owner of the token (a trusted application acts as the PBX admin).

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::http::{body_object, field, gmt, id_json, Api, ApiError, ApiResult};
 use super::state::LegRole;
-use super::valet::{live_call_on, park};
+use super::valet::{live_call_on, on_extension_now, park};
 use super::world_ops::schedule_auto_answer;
 use crate::world::{Call, CallState, Direction, Extension, LegState, World};
 
@@ -52,13 +52,6 @@ pub(crate) async fn extension_calls(State(api): State<Api>, Path(ext): Path<Stri
     Ok(Json(Value::Array(items)))
 }
 
-/// The extension is the caller, or has a leg that has not ended.
-fn on_extension_now(call: &Call, ext: &Extension) -> bool {
-    let is_ext = |s: &str| s == ext.number || s == ext.id;
-    (call.direction != Direction::Inbound && is_ext(&call.from))
-        || call.legs.iter().any(|l| l.state != LegState::Ended && is_ext(&l.target))
-}
-
 /// The extension a call is listed under at client scope: the calling extension, else the one
 /// talking, else the first one ringing.
 fn owner_extension(world: &World, call: &Call) -> Option<Extension> {
@@ -67,7 +60,11 @@ fn owner_extension(world: &World, call: &Call) -> Option<Extension> {
             return Some(e);
         }
     }
-    if let Some(e) = call.connected_to.as_deref().and_then(|n| world.extension(n)) {
+    if let Some(e) = call
+        .connected_to
+        .as_deref()
+        .and_then(|n| world.extension(n))
+    {
         return Some(e);
     }
     call.legs
@@ -129,21 +126,28 @@ pub(crate) async fn control(
 ) -> ApiResult {
     let ext = api.extension(&ext)?;
     let obj = body_object(&body)?;
-    let action = field(&obj, "action").ok_or_else(|| ApiError::bad_request("action is required"))?;
+    let action =
+        field(&obj, "action").ok_or_else(|| ApiError::bad_request("action is required"))?;
     let call = live_call_on(&api, &call_api_id, &ext)?;
     let dst = || -> Result<String, ApiError> {
         match field(&obj, "send_dst").map(|d| d.trim().to_string()) {
             Some(d) if !d.is_empty() => Ok(resolve_number(&api.ctx.world, &d)),
-            _ => Err(ApiError::bad_request(format!("send_dst is required for {action}"))),
+            _ => Err(ApiError::bad_request(format!(
+                "send_dst is required for {action}"
+            ))),
         }
     };
     let world = &api.ctx.world;
     let mut reply = json!({ "call_api_id": call.api_id, "action": action });
     let new_leg = match action.as_str() {
-        "transfer" => Some((world.transfer(&call.id, &dst()?, false)?, LegRole::Transfer { attended: false })),
-        "attended_transfer" => {
-            Some((world.transfer(&call.id, &dst()?, true)?, LegRole::Transfer { attended: true }))
-        }
+        "transfer" => Some((
+            world.transfer(&call.id, &dst()?, false)?,
+            LegRole::Transfer { attended: false },
+        )),
+        "attended_transfer" => Some((
+            world.transfer(&call.id, &dst()?, true)?,
+            LegRole::Transfer { attended: true },
+        )),
         "hold" => {
             world.hold(&call.id)?;
             None
@@ -186,7 +190,11 @@ pub(crate) async fn hangup(
 ) -> Result<Response, ApiError> {
     let ext = api.extension(&ext)?;
     let call = live_call_on(&api, &call_api_id, &ext)?;
-    let code = if call.answered_ms.is_some() { "200" } else { "603" };
+    let code = if call.answered_ms.is_some() {
+        "200"
+    } else {
+        "603"
+    };
     api.ctx.world.hangup(&call.id, code)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -210,7 +218,11 @@ pub(crate) async fn callback(
     if sources.is_empty() {
         sources.push(ext.number.clone());
     }
-    let direction = if world.extension(&dst).is_some() { Direction::Internal } else { Direction::Outbound };
+    let direction = if world.extension(&dst).is_some() {
+        Direction::Internal
+    } else {
+        Direction::Outbound
+    };
     let name = field(&obj, "src_caller_id_name").unwrap_or_else(|| ext.name.clone());
     let call = world.create_call(direction, &ext.number, Some(&name), &dst, None);
     let callback_id = uuid::Uuid::new_v4().simple().to_string();
@@ -218,10 +230,13 @@ pub(crate) async fn callback(
     for src in sources {
         let src = resolve_number(world, &src);
         let leg = world.ring(&call.id, &src)?;
-        api.st.set_role(&leg, LegRole::CallbackSource { dst: dst.clone() });
+        api.st
+            .set_role(&leg, LegRole::CallbackSource { dst: dst.clone() });
         schedule_auto_answer(&api.ctx, &api.st, &call.id, &leg);
     }
-    Ok(Json(json!({ "call_api_id": call.api_id, "call_id": call.id })))
+    Ok(Json(
+        json!({ "call_api_id": call.api_id, "call_id": call.id }),
+    ))
 }
 
 fn src_numbers(obj: &Map<String, Value>) -> Vec<String> {
@@ -235,9 +250,11 @@ fn src_numbers(obj: &Map<String, Value>) -> Vec<String> {
             })
             .filter(|s| !s.is_empty())
             .collect(),
-        Some(Value::String(s)) => {
-            s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
-        }
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
         Some(Value::Number(n)) => vec![n.to_string()],
         _ => Vec::new(),
     }
@@ -294,7 +311,10 @@ pub(crate) async fn extension_list(
         .extensions()
         .iter()
         .filter(|e| {
-            filter.kind.as_deref().is_none_or(|k| super::config::ExtType::from_world(e.kind).as_str() == k)
+            filter
+                .kind
+                .as_deref()
+                .is_none_or(|k| super::config::ExtType::from_world(e.kind).as_str() == k)
         })
         .map(ext_json)
         .collect();
@@ -305,7 +325,7 @@ pub(crate) async fn extension_list(
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::telphin::valet::involves;
+    use crate::telphin::valet::on_extension_now;
     use crate::world::ExtensionKind;
 
     #[test]
@@ -323,7 +343,9 @@ mod tests {
         assert_eq!(resolve_number(&w, "022*101"), "101");
         assert_eq!(resolve_number(&w, "+79001234567"), "+79001234567");
         let c = w.create_call(Direction::Inbound, "+7900", None, "101", None);
-        assert!(involves(&c, &w.extension("101").unwrap()));
-        assert!(!involves(&c, &w.extension("34414").map(|mut e| { e.number = "999".into(); e.id = "1".into(); e }).unwrap()));
+        let ext = w.extension("101").unwrap();
+        assert!(!on_extension_now(&c, &ext), "not rung yet");
+        w.ring(&c.id, "101").unwrap();
+        assert!(on_extension_now(&w.call(&c.id).unwrap(), &ext));
     }
 }

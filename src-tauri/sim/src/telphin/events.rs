@@ -56,7 +56,12 @@ pub(crate) fn render(ctx: &SimContext, st: &TelphinState, ev: &WorldEvent) -> Ve
     let caller = (call.direction != Direction::Inbound)
         .then(|| ctx.world.extension(&call.from))
         .flatten();
-    let r = Ctx { ctx, st, ev, caller };
+    let r = Ctx {
+        ctx,
+        st,
+        ev,
+        caller,
+    };
     let mut out = Vec::new();
     match &ev.kind {
         WorldEventKind::LegRinging { leg_id, target } => {
@@ -69,7 +74,11 @@ pub(crate) fn render(ctx: &SimContext, st: &TelphinState, ev: &WorldEvent) -> Ve
                 if matches!(role, Some(LegRole::Transfer { .. })) {
                     f.push(("RemoteNumber".into(), call.from.clone()));
                 }
-                out.push(Rendered { extension_id: t.id, event_type: "dial-in", fields: f });
+                out.push(Rendered {
+                    extension_id: t.id,
+                    event_type: "dial-in",
+                    fields: f,
+                });
             }
             r.caller_once("dial-out", "CALLING", &mut out);
         }
@@ -79,50 +88,91 @@ pub(crate) fn render(ctx: &SimContext, st: &TelphinState, ev: &WorldEvent) -> Ve
             }
             if let Some(t) = ctx.world.extension(target) {
                 let f = r.base("answer", "ANSWER", "in", Some(&t), leg_id);
-                out.push(Rendered { extension_id: t.id, event_type: "answer", fields: f });
+                out.push(Rendered {
+                    extension_id: t.id,
+                    event_type: "answer",
+                    fields: f,
+                });
             }
             if r.caller.as_ref().is_some_and(|c| c.number != *target) {
                 r.caller_once("answer", "ANSWER", &mut out);
             }
         }
-        WorldEventKind::LegEnded { leg_id, target, code } => {
+        WorldEventKind::LegEnded {
+            leg_id,
+            target,
+            code,
+        } => {
             if matches!(st.role(leg_id), Some(LegRole::CallbackSource { .. })) {
                 return out;
             }
             if let Some(t) = ctx.world.extension(target) {
                 let leg = call.legs.iter().find(|l| &l.id == leg_id);
                 let answered = leg.and_then(|l| l.answered_ms);
-                let status = if answered.is_some() { "ANSWER" } else { call_status(code) };
+                let status = if answered.is_some() {
+                    "ANSWER"
+                } else {
+                    call_status(code)
+                };
                 let mut f = r.base("hangup", status, "in", Some(&t), leg_id);
                 let duration = answered
                     .map(|a| (leg.and_then(|l| l.ended_ms).unwrap_or(ev.at_ms) - a).max(0) / 1000)
                     .unwrap_or(0);
                 f.push(("Duration".into(), duration.to_string()));
                 if matches!(t.kind, ExtensionKind::Ivr | ExtensionKind::Queue) {
-                    let bridged = call.legs.iter().any(|l| &l.id != leg_id && l.answered_ms.is_some());
+                    let bridged = call
+                        .legs
+                        .iter()
+                        .any(|l| &l.id != leg_id && l.answered_ms.is_some());
                     f.push(("Bridged".into(), yes_no(bridged).into()));
                 }
-                out.push(Rendered { extension_id: t.id, event_type: "hangup", fields: f });
+                out.push(Rendered {
+                    extension_id: t.id,
+                    event_type: "hangup",
+                    fields: f,
+                });
             }
         }
         WorldEventKind::CallEnded { code } => {
             if let Some(c) = &r.caller {
-                let sent = st.lock().caller_events.contains(&(call.id.clone(), "dial-out"));
+                let sent = st
+                    .lock()
+                    .caller_events
+                    .contains(&(call.id.clone(), "dial-out"));
                 if sent {
-                    let status = if call.answered_ms.is_some() { "ANSWER" } else { call_status(code) };
+                    let status = if call.answered_ms.is_some() {
+                        "ANSWER"
+                    } else {
+                        call_status(code)
+                    };
                     let mut f = r.caller_fields("hangup", status, c);
                     f.push(("Duration".into(), call.talk_secs(ev.at_ms).to_string()));
-                    out.push(Rendered { extension_id: c.id.clone(), event_type: "hangup", fields: f });
+                    out.push(Rendered {
+                        extension_id: c.id.clone(),
+                        event_type: "hangup",
+                        fields: f,
+                    });
                 }
             }
             if let Some(q) = ctx.world.extension(&call.to) {
-                let had_leg = call.legs.iter().any(|l| l.target == q.number || l.target == q.id);
+                let had_leg = call
+                    .legs
+                    .iter()
+                    .any(|l| l.target == q.number || l.target == q.id);
                 if matches!(q.kind, ExtensionKind::Ivr | ExtensionKind::Queue) && !had_leg {
-                    let status = if call.answered_ms.is_some() { "ANSWER" } else { call_status(code) };
+                    let status = if call.answered_ms.is_some() {
+                        "ANSWER"
+                    } else {
+                        call_status(code)
+                    };
                     let sub = format!("{}-{}", q.id, call.id);
                     let mut f = r.fields("hangup", status, "in", Some(&q), sub);
                     f.push(("Bridged".into(), yes_no(call.answered_ms.is_some()).into()));
-                    out.push(Rendered { extension_id: q.id, event_type: "hangup", fields: f });
+                    out.push(Rendered {
+                        extension_id: q.id,
+                        event_type: "hangup",
+                        fields: f,
+                    });
                 }
             }
             st.lock().caller_events.retain(|(id, _)| id != &call.id);
@@ -142,7 +192,14 @@ fn yes_no(b: bool) -> &'static str {
 
 impl Ctx<'_> {
     /// Fields of an event about a leg of extension `t`.
-    fn base(&self, ty: &str, status: &str, flow: &str, t: Option<&Extension>, leg_id: &str) -> Vec<(String, String)> {
+    fn base(
+        &self,
+        ty: &str,
+        status: &str,
+        flow: &str,
+        t: Option<&Extension>,
+        leg_id: &str,
+    ) -> Vec<(String, String)> {
         let hex = leg_id.rsplit('-').next().unwrap_or(leg_id);
         let sub = format!("{}-{}", t.map(|e| e.id.as_str()).unwrap_or(""), hex);
         self.fields(ty, status, flow, t, sub)
@@ -163,10 +220,21 @@ impl Ctx<'_> {
             return;
         }
         let f = self.caller_fields(ty, status, c);
-        out.push(Rendered { extension_id: c.id.clone(), event_type: ty, fields: f });
+        out.push(Rendered {
+            extension_id: c.id.clone(),
+            event_type: ty,
+            fields: f,
+        });
     }
 
-    fn fields(&self, ty: &str, status: &str, flow: &str, called: Option<&Extension>, sub: String) -> Vec<(String, String)> {
+    fn fields(
+        &self,
+        ty: &str,
+        status: &str,
+        flow: &str,
+        called: Option<&Extension>,
+        sub: String,
+    ) -> Vec<(String, String)> {
         let call: &Call = &self.ev.call;
         let mut f: Vec<(String, String)> = Vec::with_capacity(20);
         let mut put = |k: &str, v: String| f.push((k.to_string(), v));
@@ -181,20 +249,28 @@ impl Ctx<'_> {
         put("EventType", ty.to_string());
         put("CallID", call.id.clone());
         put("CallerIDNum", call.from.clone());
-        put("CallerIDName", call.from_name.clone().unwrap_or_else(|| call.from.clone()));
+        put(
+            "CallerIDName",
+            call.from_name.clone().unwrap_or_else(|| call.from.clone()),
+        );
         if let Some(did) = &call.did {
             put("CalledDID", did.clone());
         }
         put("CallStatus", status.to_string());
         put("CallFlow", flow.to_string());
         let called_number = match called {
-            Some(e) if e.number == call.to => e.sip_name.split('@').next().unwrap_or(&call.to).to_string(),
+            Some(e) if e.number == call.to => {
+                e.sip_name.split('@').next().unwrap_or(&call.to).to_string()
+            }
             _ => call.to.clone(),
         };
         put("CalledNumber", called_number);
         put("SubCallID", sub);
         put("CallAPIID", call.api_id.clone());
-        put("EventTime", (self.ev.at_ms.saturating_mul(1000)).to_string());
+        put(
+            "EventTime",
+            (self.ev.at_ms.saturating_mul(1000)).to_string(),
+        );
         if let Some(cb) = self.st.lock().callbacks.get(&call.id) {
             put("CallBackID", cb.clone());
         }

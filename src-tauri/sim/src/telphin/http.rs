@@ -37,7 +37,10 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into() }
+        ApiError {
+            status,
+            message: message.into(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
@@ -69,7 +72,9 @@ impl From<WorldError> for ApiError {
             }
             WorldError::NoParkedCall => ApiError::new(StatusCode::NOT_FOUND, "no parked calls"),
             WorldError::NoFreeSlot => ApiError::bad_request("no free slot"),
-            WorldError::BadSlot(n) => ApiError::bad_request(format!("slot {n} is out of range 1-9")),
+            WorldError::BadSlot(n) => {
+                ApiError::bad_request(format!("slot {n} is out of range 1-9"))
+            }
             other => ApiError::bad_request(other.to_string()),
         }
     }
@@ -95,7 +100,9 @@ impl Api {
 
 /// A numeric id as a JSON number, anything else as a string.
 pub(crate) fn id_json(id: &str) -> Value {
-    id.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(id))
+    id.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(id))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in GMT, the format of Telphin's `*_time_gmt` fields.
@@ -118,9 +125,10 @@ pub(crate) fn body_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> 
         };
     }
     match serde_urlencoded::from_str::<Vec<(String, String)>>(text) {
-        Ok(pairs) if !pairs.is_empty() && text.contains('=') => {
-            Ok(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
-        }
+        Ok(pairs) if !pairs.is_empty() && text.contains('=') => Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()),
         _ => Err(ApiError::bad_request("Body is neither JSON nor a form")),
     }
 }
@@ -136,24 +144,40 @@ pub(crate) fn field(obj: &Map<String, Value>, name: &str) -> Option<String> {
 }
 
 /// Journal every request and reply, then apply the REST faults (delay, forced status).
-pub(crate) async fn journal_and_faults(State(api): State<Api>, req: Request, next: Next) -> Response {
+pub(crate) async fn journal_and_faults(
+    State(api): State<Api>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let what = format!(
         "{} {}",
         parts.method,
-        parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
     );
     let bytes = match to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => {
-            api.ctx.journal.record(Channel::TelphinRest, Dir::In, what.clone(), "<body too large>");
+            api.ctx.journal.record(
+                Channel::TelphinRest,
+                Dir::In,
+                what.clone(),
+                "<body too large>",
+            );
             return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
                 .into_response();
         }
     };
-    api.ctx
-        .journal
-        .record(Channel::TelphinRest, Dir::In, what.clone(), String::from_utf8_lossy(&bytes));
+    api.ctx.journal.record(
+        Channel::TelphinRest,
+        Dir::In,
+        what.clone(),
+        String::from_utf8_lossy(&bytes),
+    );
     let delay = api.ctx.faults.rest_delay_ms();
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -163,7 +187,10 @@ pub(crate) async fn journal_and_faults(State(api): State<Api>, req: Request, nex
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             ApiError::new(status, "Simulated failure").into_response()
         }
-        None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
     };
     let (parts, body) = response.into_parts();
     let out = to_bytes(body, BODY_LIMIT * 4).await.unwrap_or_default();
@@ -180,7 +207,9 @@ pub(crate) async fn journal_and_faults(State(api): State<Api>, req: Request, nex
 pub(crate) async fn require_token(State(api): State<Api>, req: Request, next: Next) -> Response {
     match bearer(req.headers()) {
         Some(token) if token_valid(&api, &token) => next.run(req).await,
-        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "Token is invalid or expired").into_response(),
+        Some(_) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "Token is invalid or expired").into_response()
+        }
         None => ApiError::new(StatusCode::UNAUTHORIZED, "Authorization required").into_response(),
     }
 }
@@ -188,7 +217,9 @@ pub(crate) async fn require_token(State(api): State<Api>, req: Request, next: Ne
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 fn token_valid(api: &Api, token: &str) -> bool {

@@ -58,30 +58,53 @@ fn both(router: Router<Api>, path: &str, method: MethodRouter<Api>) -> Router<Ap
 /// The Telphin routes.
 pub fn router(ctx: &SimContext) -> Router {
     install_extensions(ctx);
-    let api = Api { ctx: ctx.clone(), st: state::state_for(ctx) };
+    let api = Api {
+        ctx: ctx.clone(),
+        st: state::state_for(ctx),
+    };
     let p = |s: &str| format!("{API_PREFIX}{s}");
     let mut r: Router<Api> = Router::new();
     r = both(r, &p("/user/"), get(auth::user));
-    r = both(r, &p("/client/{client_id}/current_calls/"), get(calls::client_calls));
-    r = both(r, &p("/client/{client_id}/extension/"), get(calls::extension_list));
+    r = both(
+        r,
+        &p("/client/{client_id}/current_calls/"),
+        get(calls::client_calls),
+    );
+    r = both(
+        r,
+        &p("/client/{client_id}/extension/"),
+        get(calls::extension_list),
+    );
     r = both(r, &p("/extension/{ext}/"), get(calls::extension_info));
-    r = both(r, &p("/extension/{ext}/current_calls/"), get(calls::extension_calls));
+    r = both(
+        r,
+        &p("/extension/{ext}/current_calls/"),
+        get(calls::extension_calls),
+    );
     r = both(
         r,
         &p("/extension/{ext}/current_calls/{call_api_id}"),
         put(calls::control).delete(calls::hangup),
     );
-    r = both(r, &p("/extension/{ext}/valet_park/{call_api_id}"), put(valet::valet_park));
+    r = both(
+        r,
+        &p("/extension/{ext}/valet_park/{call_api_id}"),
+        put(valet::valet_park),
+    );
     r = both(r, &p("/extension/{ext}/callback/"), post(calls::callback));
     r = both(
         r,
         &p("/extension/{ext}/event/"),
-        get(subscriptions::list).post(subscriptions::create).delete(subscriptions::delete_all),
+        get(subscriptions::list)
+            .post(subscriptions::create)
+            .delete(subscriptions::delete_all),
     );
     r = both(
         r,
         &p("/extension/{ext}/event/{id}"),
-        get(subscriptions::get_one).put(subscriptions::update).delete(subscriptions::delete_one),
+        get(subscriptions::get_one)
+            .put(subscriptions::update)
+            .delete(subscriptions::delete_one),
     );
     let protected = r.route_layer(from_fn_with_state(api.clone(), http::require_token));
     let oauth: Router<Api> = Router::new().route("/oauth/token", post(auth::token));
@@ -123,7 +146,10 @@ fn install_extensions(ctx: &SimContext) {
 }
 
 /// Start Call Interactive whenever the configured IVR extension answers a call.
-fn spawn_ci_auto_start(ctx: &SimContext, mut rx: broadcast::Receiver<WorldEvent>) -> JoinHandle<()> {
+fn spawn_ci_auto_start(
+    ctx: &SimContext,
+    mut rx: broadcast::Receiver<WorldEvent>,
+) -> JoinHandle<()> {
     let ctx = ctx.clone();
     tokio::spawn(async move {
         let ci = ctx.config.telphin.call_interactive.clone();
@@ -140,7 +166,13 @@ fn spawn_ci_auto_start(ctx: &SimContext, mut rx: broadcast::Receiver<WorldEvent>
                     .extension(&ci.ivr_extension_id)
                     .is_some_and(|e| &e.number == target || &e.id == target);
                 if is_ivr {
-                    drop(start_call_interactive(&ctx, &ev.call.id, &ci.ivr_extension_id, &url, &ci.method));
+                    drop(start_call_interactive(
+                        &ctx,
+                        &ev.call.id,
+                        &ci.ivr_extension_id,
+                        &url,
+                        &ci.method,
+                    ));
                 }
             }
         }

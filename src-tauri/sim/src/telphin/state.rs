@@ -73,7 +73,10 @@ pub(crate) struct TelphinState {
 impl TelphinState {
     fn new(seed: u64) -> TelphinState {
         TelphinState {
-            inner: Mutex::new(Inner { next_subscription: 1, ..Inner::default() }),
+            inner: Mutex::new(Inner {
+                next_subscription: 1,
+                ..Inner::default()
+            }),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x7e1f_1a00)),
         }
     }
@@ -118,7 +121,11 @@ pub(crate) fn state_for(ctx: &SimContext) -> Arc<TelphinState> {
     };
     reg.retain(|(cfg, st)| cfg.strong_count() > 0 && st.strong_count() > 0);
     let key = Arc::downgrade(&ctx.config);
-    if let Some(st) = reg.iter().find(|(cfg, _)| cfg.ptr_eq(&key)).and_then(|(_, st)| st.upgrade()) {
+    if let Some(st) = reg
+        .iter()
+        .find(|(cfg, _)| cfg.ptr_eq(&key))
+        .and_then(|(_, st)| st.upgrade())
+    {
         return st;
     }
     let st = Arc::new(TelphinState::new(ctx.config.seed));

@@ -12,8 +12,15 @@ use super::http::{body_object, field, Api, ApiError, ApiResult};
 use super::state::Subscription;
 
 /// Event types an extension subscription accepts.
-pub const EVENT_TYPES: [&str; 7] =
-    ["dial-in", "dial-out", "answer", "hangup", "message-in", "message-out", "voicemail"];
+pub const EVENT_TYPES: [&str; 7] = [
+    "dial-in",
+    "dial-out",
+    "answer",
+    "hangup",
+    "message-in",
+    "message-out",
+    "voicemail",
+];
 
 pub(crate) async fn list(State(api): State<Api>, Path(ext): Path<String>) -> ApiResult {
     let ext = api.extension(&ext)?;
@@ -25,7 +32,9 @@ pub(crate) async fn list(State(api): State<Api>, Path(ext): Path<String>) -> Api
         .filter(|s| s.extension_id == ext.id)
         .cloned()
         .collect();
-    Ok(Json(serde_json::to_value(subs).unwrap_or(Value::Array(Vec::new()))))
+    Ok(Json(
+        serde_json::to_value(subs).unwrap_or(Value::Array(Vec::new())),
+    ))
 }
 
 pub(crate) async fn create(
@@ -40,13 +49,25 @@ pub(crate) async fn create(
     let method = valid_method(field(&obj, "method").unwrap_or_else(|| "POST".into()))?;
     let limit = api.ctx.config.telphin.event_limit;
     let mut inner = api.st.lock();
-    let count = inner.subscriptions.values().filter(|s| s.extension_id == ext.id).count();
+    let count = inner
+        .subscriptions
+        .values()
+        .filter(|s| s.extension_id == ext.id)
+        .count();
     if count >= limit {
-        return Err(ApiError::bad_request(format!("Events limit exceeded ({limit})")));
+        return Err(ApiError::bad_request(format!(
+            "Events limit exceeded ({limit})"
+        )));
     }
     let id = inner.next_subscription;
     inner.next_subscription += 1;
-    let sub = Subscription { id, extension_id: ext.id, url, method, event_type };
+    let sub = Subscription {
+        id,
+        extension_id: ext.id,
+        url,
+        method,
+        event_type,
+    };
     inner.subscriptions.insert(id, sub.clone());
     Ok((StatusCode::CREATED, Json(sub)).into_response())
 }
@@ -56,7 +77,10 @@ pub(crate) async fn delete_all(
     Path(ext): Path<String>,
 ) -> Result<Response, ApiError> {
     let ext = api.extension(&ext)?;
-    api.st.lock().subscriptions.retain(|_, s| s.extension_id != ext.id);
+    api.st
+        .lock()
+        .subscriptions
+        .retain(|_, s| s.extension_id != ext.id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -87,8 +111,16 @@ pub(crate) async fn update(
         Some(m) => valid_method(m)?,
         None => sub.method.clone(),
     };
-    let updated = Subscription { url, method, event_type, ..sub };
-    api.st.lock().subscriptions.insert(updated.id, updated.clone());
+    let updated = Subscription {
+        url,
+        method,
+        event_type,
+        ..sub
+    };
+    api.st
+        .lock()
+        .subscriptions
+        .insert(updated.id, updated.clone());
     Ok(Json(serde_json::to_value(updated).unwrap_or(Value::Null)))
 }
 
@@ -103,7 +135,10 @@ pub(crate) async fn delete_one(
 
 fn find(api: &Api, ext: &str, id: &str) -> Result<Subscription, ApiError> {
     let ext = api.extension(ext)?;
-    let id: u64 = id.trim_end_matches('/').parse().map_err(|_| ApiError::not_found())?;
+    let id: u64 = id
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|_| ApiError::not_found())?;
     api.st
         .lock()
         .subscriptions

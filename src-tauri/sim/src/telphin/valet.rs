@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use super::http::{body_object, field, Api, ApiError, ApiResult};
 use super::state::{LegRole, TelphinState};
 use crate::journal::{Channel, Dir};
-use crate::world::{Call, CallState, Extension};
+use crate::world::{Call, CallState, Direction, Extension, LegState};
 use crate::SimContext;
 
 pub(crate) async fn valet_park(
@@ -38,14 +38,20 @@ pub(crate) async fn valet_park(
         Some("park") => {
             let call = live_call_on(&api, &call_api_id, &ext)?;
             let slot = park(&api.ctx, &api.st, &call, &ext, slot)?;
-            Ok(Json(json!({ "slot": slot.to_string(), "UUID": call_uuid(&call.api_id) })))
+            Ok(Json(
+                json!({ "slot": slot.to_string(), "UUID": call_uuid(&call.api_id) }),
+            ))
         }
         Some("bridge") => {
             let current = live_call_on(&api, &call_api_id, &ext)?;
             let other = other_party(&current, &ext);
             let st = api.st.clone();
             let (parked_id, slot) =
-                api.ctx.world.unpark(&ext.id, slot, &other, "bridged", |taken| st.pick(taken.len()))?;
+                api.ctx
+                    .world
+                    .unpark(&ext.id, slot, &other, "bridged", |taken| {
+                        st.pick(taken.len())
+                    })?;
             if let Err(e) = api.ctx.world.hangup(&current.id, "200") {
                 tracing::debug!(error = %e, "current call already gone after bridge");
             }
@@ -55,14 +61,21 @@ pub(crate) async fn valet_park(
         Some("slots") => match slot {
             Some(n) => {
                 if !(1..=9).contains(&n) {
-                    return Err(ApiError::bad_request(format!("slot {n} is out of range 1-9")));
+                    return Err(ApiError::bad_request(format!(
+                        "slot {n} is out of range 1-9"
+                    )));
                 }
                 let uuid = api.ctx.world.slot(&ext.id, n).map(|c| call_uuid(&c.api_id));
                 Ok(Json(json!({ "slot": n.to_string(), "UUID": uuid })))
             }
             None => {
-                let free: Vec<String> =
-                    api.ctx.world.free_slots(&ext.id).iter().map(u8::to_string).collect();
+                let free: Vec<String> = api
+                    .ctx
+                    .world
+                    .free_slots(&ext.id)
+                    .iter()
+                    .map(u8::to_string)
+                    .collect();
                 Ok(Json(json!({ "slots": free })))
             }
         },
@@ -85,7 +98,10 @@ pub(crate) fn park(
         Channel::TelphinRest,
         Dir::Out,
         format!("announce slot {slot} on extension {}", ext.id),
-        format!("call {} parked in slot {slot}; the parking leg ends", call.api_id),
+        format!(
+            "call {} parked in slot {slot}; the parking leg ends",
+            call.api_id
+        ),
     );
     schedule_return(ctx, st, &call.id, slot, ext);
     Ok(slot)
@@ -93,10 +109,19 @@ pub(crate) fn park(
 
 /// After the park timeout, ring the extension that parked the call again (if the call is still
 /// in the slot from this parking); give up with `480` if nobody answers the return.
-fn schedule_return(ctx: &SimContext, st: &Arc<TelphinState>, call_id: &str, slot: u8, ext: &Extension) {
+fn schedule_return(
+    ctx: &SimContext,
+    st: &Arc<TelphinState>,
+    call_id: &str,
+    slot: u8,
+    ext: &Extension,
+) {
     let generation = {
         let mut inner = st.lock();
-        let g = inner.park_generation.entry(call_id.to_string()).or_insert(0);
+        let g = inner
+            .park_generation
+            .entry(call_id.to_string())
+            .or_insert(0);
         *g += 1;
         *g
     };
@@ -104,7 +129,10 @@ fn schedule_return(ctx: &SimContext, st: &Arc<TelphinState>, call_id: &str, slot
     let (call_id, number) = (call_id.to_string(), ext.number.clone());
     tokio::spawn(async move {
         let cfg = &ctx.config.telphin;
-        ctx.world.clock().sleep(Duration::from_secs(cfg.park_timeout_secs)).await;
+        ctx.world
+            .clock()
+            .sleep(Duration::from_secs(cfg.park_timeout_secs))
+            .await;
         if st.lock().park_generation.get(&call_id) != Some(&generation) {
             return;
         }
@@ -120,7 +148,10 @@ fn schedule_return(ctx: &SimContext, st: &Arc<TelphinState>, call_id: &str, slot
         if cfg.park_return_ring_secs == 0 {
             return;
         }
-        ctx.world.clock().sleep(Duration::from_secs(cfg.park_return_ring_secs)).await;
+        ctx.world
+            .clock()
+            .sleep(Duration::from_secs(cfg.park_return_ring_secs))
+            .await;
         if super::world_ops::leg_rings(&ctx.world, &call_id, &leg) {
             if let Err(e) = ctx.world.hangup(&call_id, "480") {
                 tracing::debug!(error = %e, "returned call already gone");
@@ -145,25 +176,38 @@ fn slot_field(obj: &Map<String, Value>) -> Result<Option<u8>, ApiError> {
 
 /// The uuid part of a `CallAPIID` (`3232240860-37b98fb2-…` → `37b98fb2-…`).
 pub(crate) fn call_uuid(api_id: &str) -> String {
-    api_id.split_once(['-', ':']).map(|(_, u)| u).unwrap_or(api_id).to_string()
+    api_id
+        .split_once(['-', ':'])
+        .map(|(_, u)| u)
+        .unwrap_or(api_id)
+        .to_string()
 }
 
-/// A call that has not ended and involves `ext`, or 404.
-pub(crate) fn live_call_on(api: &Api, call_api_id: &str, ext: &Extension) -> Result<Call, ApiError> {
-    let call = api.ctx.world.call(call_api_id).ok_or_else(ApiError::not_found)?;
-    if call.state == CallState::Ended || !involves(&call, ext) {
+/// A call that has not ended and is on `ext` now, or 404.
+pub(crate) fn live_call_on(
+    api: &Api,
+    call_api_id: &str,
+    ext: &Extension,
+) -> Result<Call, ApiError> {
+    let call = api
+        .ctx
+        .world
+        .call(call_api_id)
+        .ok_or_else(ApiError::not_found)?;
+    if call.state == CallState::Ended || !on_extension_now(&call, ext) {
         return Err(ApiError::not_found());
     }
     Ok(call)
 }
 
-/// Whether `ext` takes part in the call: caller, dialled number, a leg, or the parker.
-pub(crate) fn involves(call: &Call, ext: &Extension) -> bool {
+/// Whether the call is on `ext` now: the extension placed it, or has a leg that has not ended.
+pub(crate) fn on_extension_now(call: &Call, ext: &Extension) -> bool {
     let is_ext = |s: &str| s == ext.number || s == ext.id;
-    is_ext(&call.from)
-        || is_ext(&call.to)
-        || call.legs.iter().any(|l| is_ext(&l.target))
-        || call.parked_by.as_deref() == Some(ext.id.as_str())
+    (call.direction != Direction::Inbound && is_ext(&call.from))
+        || call
+            .legs
+            .iter()
+            .any(|l| l.state != LegState::Ended && is_ext(&l.target))
 }
 
 /// The party of the call on the other side from `ext`.

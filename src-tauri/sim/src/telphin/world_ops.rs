@@ -35,10 +35,19 @@ impl World {
                 result_code: None,
             });
             let kinds = vec![
-                WorldEventKind::Unparked { slot, how: "returned".into() },
-                WorldEventKind::LegRinging { leg_id: leg_id.clone(), target: ring_number.into() },
+                WorldEventKind::Unparked {
+                    slot,
+                    how: "returned".into(),
+                },
+                WorldEventKind::LegRinging {
+                    leg_id: leg_id.clone(),
+                    target: ring_number.into(),
+                },
             ];
-            Ok((Some((c.id.clone(), c.parked_by.clone().unwrap_or_default())), kinds))
+            Ok((
+                Some((c.id.clone(), c.parked_by.clone().unwrap_or_default())),
+                kinds,
+            ))
         })?;
         let Some((world_id, owner)) = owner else {
             return Ok(None);
@@ -93,7 +102,10 @@ pub(crate) fn answer_with_role(
     let world = &ctx.world;
     match st.role(leg_id) {
         Some(
-            LegRole::Eavesdrop | LegRole::Whisper | LegRole::Conference | LegRole::CallbackDestination,
+            LegRole::Eavesdrop
+            | LegRole::Whisper
+            | LegRole::Conference
+            | LegRole::CallbackDestination,
         ) => world.join_conference(call_id, leg_id),
         Some(LegRole::CallbackSource { dst }) => {
             world.answer(call_id, leg_id)?;

@@ -63,7 +63,10 @@ impl Watch {
 
 enum Step {
     /// Request this URL next.
-    Request { url: String, method: String },
+    Request {
+        url: String,
+        method: String,
+    },
     End(CiEnd),
 }
 
@@ -85,7 +88,11 @@ impl Session {
         method: &str,
         rx: broadcast::Receiver<WorldEvent>,
     ) -> Session {
-        let world_id = ctx.world.call(call_id).map(|c| c.id).unwrap_or_else(|| call_id.to_string());
+        let world_id = ctx
+            .world
+            .call(call_id)
+            .map(|c| c.id)
+            .unwrap_or_else(|| call_id.to_string());
         Session {
             ctx: ctx.clone(),
             st: state_for(ctx),
@@ -112,10 +119,15 @@ impl Session {
     }
 
     pub(super) async fn run(mut self) -> CiOutcome {
-        let timeout = Duration::from_millis(self.ctx.config.telphin.call_interactive.timeout_ms.max(1));
+        let timeout =
+            Duration::from_millis(self.ctx.config.telphin.call_interactive.timeout_ms.max(1));
         let http = match reqwest::Client::builder().timeout(timeout).build() {
             Ok(c) => c,
-            Err(e) => return self.end(CiEnd::Failed { error: format!("no HTTP client: {e}") }),
+            Err(e) => {
+                return self.end(CiEnd::Failed {
+                    error: format!("no HTTP client: {e}"),
+                })
+            }
         };
         let (mut url, mut method) = self.entry.clone();
         loop {
@@ -155,7 +167,11 @@ impl Session {
             self.watch.absorb(ev);
         }
         self.watch.ended
-            || self.ctx.world.call(&self.watch.call_id).is_none_or(|c| c.state == CallState::Ended)
+            || self
+                .ctx
+                .world
+                .call(&self.watch.call_id)
+                .is_none_or(|c| c.state == CallState::Ended)
     }
 
     /// The seed-001 parameter set for this call.
@@ -163,17 +179,26 @@ impl Session {
         let world = &self.ctx.world;
         let call = world
             .call(&self.watch.call_id)
-            .ok_or_else(|| CiEnd::Failed { error: format!("no such call {}", self.watch.call_id) })?;
-        let ivr = world.extension(&self.ivr_extension_id).ok_or_else(|| CiEnd::Failed {
-            error: format!("no such IVR extension {}", self.ivr_extension_id),
-        })?;
-        let caller_ext = (call.direction != Direction::Inbound).then(|| world.extension(&call.from)).flatten();
+            .ok_or_else(|| CiEnd::Failed {
+                error: format!("no such call {}", self.watch.call_id),
+            })?;
+        let ivr = world
+            .extension(&self.ivr_extension_id)
+            .ok_or_else(|| CiEnd::Failed {
+                error: format!("no such IVR extension {}", self.ivr_extension_id),
+            })?;
+        let caller_ext = (call.direction != Direction::Inbound)
+            .then(|| world.extension(&call.from))
+            .flatten();
         let short = |sip: &str| sip.split('@').next().unwrap_or(sip).to_string();
         let mut p: Vec<(String, String)> = vec![
             ("EventType".into(), "call_interactive".into()),
             ("CallID".into(), call.id.clone()),
             ("CallerIDNum".into(), call.from.clone()),
-            ("CallerIDName".into(), call.from_name.clone().unwrap_or_else(|| call.from.clone())),
+            (
+                "CallerIDName".into(),
+                call.from_name.clone().unwrap_or_else(|| call.from.clone()),
+            ),
         ];
         if let Some(did) = &call.did {
             p.push(("CalledDID".into(), did.clone()));
@@ -203,7 +228,14 @@ impl Session {
         let mut url = match url::Url::parse(template) {
             Ok(u) => u,
             Err(e) => {
-                self.record(method, template, params, CiReply::Failed { error: format!("bad URL: {e}") });
+                self.record(
+                    method,
+                    template,
+                    params,
+                    CiReply::Failed {
+                        error: format!("bad URL: {e}"),
+                    },
+                );
                 return Ok(None);
             }
         };
@@ -230,21 +262,47 @@ impl Session {
             format!("{} {}", if is_get { "GET" } else { "POST" }, url),
             if is_get { String::new() } else { form.clone() },
         );
-        let req = if is_get { http.get(url.clone()) } else { http.post(url.clone()).form(&params) };
+        let req = if is_get {
+            http.get(url.clone())
+        } else {
+            http.post(url.clone()).form(&params)
+        };
         let (reply, parsed, body) = match req.send().await {
             Err(e) if e.is_timeout() => (CiReply::TimedOut, None, String::new()),
-            Err(e) => (CiReply::Failed { error: e.to_string() }, None, String::new()),
+            Err(e) => (
+                CiReply::Failed {
+                    error: e.to_string(),
+                },
+                None,
+                String::new(),
+            ),
             Ok(resp) => {
                 let status = resp.status();
                 match read_limited(resp).await {
                     Err(e) if e.is_timeout() => (CiReply::TimedOut, None, String::new()),
-                    Err(e) => (CiReply::Failed { error: e.to_string() }, None, String::new()),
-                    Ok(body) if !status.is_success() => {
-                        (CiReply::Status { status: status.as_u16() }, None, body)
-                    }
+                    Err(e) => (
+                        CiReply::Failed {
+                            error: e.to_string(),
+                        },
+                        None,
+                        String::new(),
+                    ),
+                    Ok(body) if !status.is_success() => (
+                        CiReply::Status {
+                            status: status.as_u16(),
+                        },
+                        None,
+                        body,
+                    ),
                     Ok(body) if body.trim().is_empty() => (CiReply::Empty, None, body),
                     Ok(body) => match parse_reply(&body) {
-                        Some(p) => (CiReply::Actions { count: p.actions.len() + p.ignored }, Some(p), body),
+                        Some(p) => (
+                            CiReply::Actions {
+                                count: p.actions.len() + p.ignored,
+                            },
+                            Some(p),
+                            body,
+                        ),
                         None => (CiReply::NotXml, None, body),
                     },
                 }
@@ -253,7 +311,10 @@ impl Session {
         self.ctx.journal.record(
             Channel::CallInteractive,
             Dir::In,
-            format!("reply {} {url}", serde_json::to_string(&reply).unwrap_or_default()),
+            format!(
+                "reply {} {url}",
+                serde_json::to_string(&reply).unwrap_or_default()
+            ),
             body,
         );
         self.record(method, url.as_str(), params, reply);
@@ -262,7 +323,11 @@ impl Session {
 
     fn record(&mut self, method: &str, url: &str, params: Vec<(String, String)>, reply: CiReply) {
         self.out.requests.push(CiRequest {
-            method: if method == "POST" { "POST".into() } else { "GET".into() },
+            method: if method == "POST" {
+                "POST".into()
+            } else {
+                "GET".into()
+            },
             url: url.to_string(),
             params,
             reply,
@@ -280,7 +345,11 @@ impl Session {
                 return step;
             }
         }
-        Step::End(if self.call_over() { CiEnd::CallEnded } else { CiEnd::Continued })
+        Step::End(if self.call_over() {
+            CiEnd::CallEnded
+        } else {
+            CiEnd::Continued
+        })
     }
 
     async fn run_action(&mut self, action: CiAction) -> (CiAction, Option<Step>) {
@@ -310,7 +379,10 @@ impl Session {
                     .find(|o| o.context == context && o.option == option)
                     .map(|o| (o.url.clone(), o.method.to_ascii_uppercase()))
                     .unwrap_or_else(|| self.entry.clone());
-                let step = Step::Request { url: target.0, method: target.1 };
+                let step = Step::Request {
+                    url: target.0,
+                    method: target.1,
+                };
                 (CiAction::Jump { context, option }, Some(step))
             }
             CiAction::SetCaller { name, number } => {
@@ -319,10 +391,17 @@ impl Session {
                 }
                 (CiAction::SetCaller { name, number }, None)
             }
-            CiAction::PlaySound { file, background, digitvar, .. } => {
+            CiAction::PlaySound {
+                file,
+                background,
+                digitvar,
+                ..
+            } => {
                 let collected = match (&digitvar, background) {
                     (Some(var), true) => {
-                        let digits = self.collect_digits(ci.sound_secs, ci.digit_timeout_secs).await;
+                        let digits = self
+                            .collect_digits(ci.sound_secs, ci.digit_timeout_secs)
+                            .await;
                         let digits = match (digits.is_empty(), &ci.default_digits) {
                             (true, Some(d)) => d.clone(),
                             _ => digits,
@@ -337,9 +416,23 @@ impl Session {
                         None
                     }
                 };
-                (CiAction::PlaySound { file, background, digitvar, collected }, None)
+                (
+                    CiAction::PlaySound {
+                        file,
+                        background,
+                        digitvar,
+                        collected,
+                    },
+                    None,
+                )
             }
-            CiAction::SimpleTransfer { numbers, is_final, timeout, early_media, .. } => {
+            CiAction::SimpleTransfer {
+                numbers,
+                is_final,
+                timeout,
+                early_media,
+                ..
+            } => {
                 let secs = timeout.unwrap_or(ci.system_transfer_timeout_secs);
                 let answered_by = self.simple_transfer(&numbers, secs).await;
                 let step = match (&answered_by, is_final) {
@@ -351,15 +444,28 @@ impl Session {
                     }
                     (None, false) => None,
                 };
-                let done = CiAction::SimpleTransfer { numbers, is_final, timeout, early_media, answered_by };
+                let done = CiAction::SimpleTransfer {
+                    numbers,
+                    is_final,
+                    timeout,
+                    early_media,
+                    answered_by,
+                };
                 (done, step)
             }
         }
     }
 
     fn real(&self, simulated_secs: f64) -> Duration {
-        let secs = if simulated_secs.is_finite() && simulated_secs > 0.0 { simulated_secs } else { 0.0 };
-        self.ctx.world.clock().real(Duration::from_secs_f64(secs.min(86_400.0)))
+        let secs = if simulated_secs.is_finite() && simulated_secs > 0.0 {
+            simulated_secs
+        } else {
+            0.0
+        };
+        self.ctx
+            .world
+            .clock()
+            .real(Duration::from_secs_f64(secs.min(86_400.0)))
     }
 
     async fn sleep_simulated(&mut self, secs: f64) {
@@ -378,7 +484,9 @@ impl Session {
             }
             let seen = self.watch.digits.len();
             let deadline = Instant::now() + self.real(digit_timeout_secs);
-            self.watch.wait(deadline, move |w| w.digits.len() > seen).await;
+            self.watch
+                .wait(deadline, move |w| w.digits.len() > seen)
+                .await;
             if self.watch.digits.len() == seen {
                 break;
             }
@@ -403,7 +511,10 @@ impl Session {
                     schedule_auto_answer(&self.ctx, &self.st, &call_id, &leg);
                     legs.push((leg, n.clone()));
                 }
-                Err(e) => self.out.problems.push(format!("SimpleTransfer to {n}: {e}")),
+                Err(e) => self
+                    .out
+                    .problems
+                    .push(format!("SimpleTransfer to {n}: {e}")),
             }
         }
         if legs.is_empty() {
@@ -418,7 +529,12 @@ impl Session {
                     || ids.iter().all(|l| w.ended_legs.contains(l))
             })
             .await;
-        let answered = self.watch.answered.iter().find(|(l, _)| ids2.contains(l)).map(|(l, _)| l.clone());
+        let answered = self
+            .watch
+            .answered
+            .iter()
+            .find(|(l, _)| ids2.contains(l))
+            .map(|(l, _)| l.clone());
         if let Some(leg) = answered {
             return legs.into_iter().find(|(l, _)| *l == leg).map(|(_, n)| n);
         }

@@ -144,8 +144,11 @@ mod tests {
 
     #[test]
     fn variables_substitute_by_name() {
-        let vars: BTreeMap<String, String> =
-            [("var".to_string(), "1".to_string()), ("var2".to_string(), "x y".to_string())].into();
+        let vars: BTreeMap<String, String> = [
+            ("var".to_string(), "1".to_string()),
+            ("var2".to_string(), "x y".to_string()),
+        ]
+        .into();
         assert_eq!(substitute_vars("$var-$var2-$nope-$-$", &vars), "1-x y--$-$");
         assert_eq!(substitute_vars("plain", &vars), "plain");
     }

@@ -23,11 +23,22 @@ pub const DEFAULT_PAUSE_SECS: u64 = 10;
 pub enum CiAction {
     Hangup,
     /// Pause for `length` seconds.
-    Pause { length: u64 },
-    SetVar { name: String, value: String },
-    Jump { context: String, option: String },
+    Pause {
+        length: u64,
+    },
+    SetVar {
+        name: String,
+        value: String,
+    },
+    Jump {
+        context: String,
+        option: String,
+    },
     /// `SetCaller` (the seed's heading calls it SetCallerId; both tags are accepted).
-    SetCaller { name: Option<String>, number: Option<String> },
+    SetCaller {
+        name: Option<String>,
+        number: Option<String>,
+    },
     PlaySound {
         file: String,
         background: bool,
@@ -131,13 +142,21 @@ impl Attrs {
         let mut v = Vec::new();
         for a in e.attributes() {
             let a = a.map_err(|_| ())?;
-            let value = a.normalized_value(XmlVersion::Implicit1_0).map_err(|_| ())?;
-            v.push((a.key.local_name().as_ref().to_string(), value.trim().to_string()));
+            let value = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|_| ())?;
+            v.push((
+                a.key.local_name().as_ref().to_string(),
+                value.trim().to_string(),
+            ));
         }
         Ok(Attrs(v))
     }
     fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -152,7 +171,9 @@ fn push(reply: &mut ParsedReply, e: &BytesStart<'_>, text: String) -> Result<(),
                 Some(l) => match l.parse::<u64>() {
                     Ok(n) => n.min(3600),
                     Err(_) => {
-                        reply.problems.push(format!("Pause length {l:?} is not a number; using 10"));
+                        reply
+                            .problems
+                            .push(format!("Pause length {l:?} is not a number; using 10"));
                         DEFAULT_PAUSE_SECS
                     }
                 },
@@ -176,30 +197,44 @@ fn push(reply: &mut ParsedReply, e: &BytesStart<'_>, text: String) -> Result<(),
         },
         "PlaySound" => CiAction::PlaySound {
             file: text,
-            background: attrs.get("where").is_some_and(|w| w.eq_ignore_ascii_case("background")),
+            background: attrs
+                .get("where")
+                .is_some_and(|w| w.eq_ignore_ascii_case("background")),
             digitvar: attrs.get("digitvar").filter(|s| !s.is_empty()),
             collected: None,
         },
         "SimpleTransfer" => {
             if text.chars().any(char::is_whitespace) {
-                reply.problems.push("SimpleTransfer numbers contain spaces".into());
+                reply
+                    .problems
+                    .push("SimpleTransfer numbers contain spaces".into());
             }
-            let numbers: Vec<String> =
-                text.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+            let numbers: Vec<String> = text
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect();
             if numbers.is_empty() {
-                reply.problems.push("SimpleTransfer without numbers skipped".into());
+                reply
+                    .problems
+                    .push("SimpleTransfer without numbers skipped".into());
                 return Ok(());
             }
             CiAction::SimpleTransfer {
                 numbers,
                 is_final: attrs.get("final").is_none_or(|f| f != "no"),
-                timeout: attrs.get("timeout").and_then(|t| t.parse::<u64>().ok()).filter(|t| *t > 0),
+                timeout: attrs
+                    .get("timeout")
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .filter(|t| *t > 0),
                 early_media: attrs.get("early_media").is_some_and(|v| v == "True"),
                 answered_by: None,
             }
         }
         other => {
-            reply.problems.push(format!("unknown action <{other}> skipped"));
+            reply
+                .problems
+                .push(format!("unknown action <{other}> skipped"));
             return Ok(());
         }
     };
@@ -234,11 +269,20 @@ mod tests {
         assert_eq!(
             r.actions,
             vec![
-                CiAction::SetVar { name: "transferDestination".into(), value: "09897987".into() },
+                CiAction::SetVar {
+                    name: "transferDestination".into(),
+                    value: "09897987".into()
+                },
                 CiAction::Pause { length: 15 },
                 CiAction::Pause { length: 10 },
-                CiAction::Jump { context: "3".into(), option: "start".into() },
-                CiAction::SetCaller { name: Some("callerName".into()), number: Some("92992".into()) },
+                CiAction::Jump {
+                    context: "3".into(),
+                    option: "start".into()
+                },
+                CiAction::SetCaller {
+                    name: Some("callerName".into()),
+                    number: Some("92992".into())
+                },
                 CiAction::PlaySound {
                     file: "ae3d.wav".into(),
                     background: true,
@@ -266,11 +310,19 @@ mod tests {
 
     #[test]
     fn more_than_ten_actions_keeps_the_first_ten() {
-        let body: String = (0..13).map(|i| format!("<SetVar name=\"v{i}\">{i}</SetVar>")).collect();
+        let body: String = (0..13)
+            .map(|i| format!("<SetVar name=\"v{i}\">{i}</SetVar>"))
+            .collect();
         let r = parse_reply(&format!("<Response>{body}</Response>")).unwrap();
         assert_eq!(r.actions.len(), 10);
         assert_eq!(r.ignored, 3);
-        assert_eq!(r.actions[9], CiAction::SetVar { name: "v9".into(), value: "9".into() });
+        assert_eq!(
+            r.actions[9],
+            CiAction::SetVar {
+                name: "v9".into(),
+                value: "9".into()
+            }
+        );
     }
 
     #[test]
@@ -280,7 +332,10 @@ mod tests {
         assert_eq!(parse_reply("{\"a\":1}"), None);
         assert_eq!(parse_reply("<html><body>502</body></html>"), None);
         assert_eq!(parse_reply("<Response><Hangup/>"), None);
-        assert_eq!(parse_reply("<Response><Hangup/></Response><Response/>"), None);
+        assert_eq!(
+            parse_reply("<Response><Hangup/></Response><Response/>"),
+            None
+        );
         assert_eq!(parse_reply("<Response/>").map(|r| r.actions.len()), Some(0));
     }
 
@@ -290,7 +345,13 @@ mod tests {
             "<Response><SetVar name=\"a&amp;b\">x &lt; y &#49;</SetVar><Dance/><Pause length=\"x\"/></Response>",
         )
         .unwrap();
-        assert_eq!(r.actions[0], CiAction::SetVar { name: "a&b".into(), value: "x < y 1".into() });
+        assert_eq!(
+            r.actions[0],
+            CiAction::SetVar {
+                name: "a&b".into(),
+                value: "x < y 1".into()
+            }
+        );
         assert_eq!(r.actions[1], CiAction::Pause { length: 10 });
         assert_eq!(r.problems.len(), 2);
     }
