@@ -61,7 +61,8 @@ fn summary(r: &Row) -> rusqlite::Result<CallSummary> {
 }
 
 /// Turn what the user typed into an FTS5 query: every word must occur (as a substring).
-/// Input made only of digits and phone punctuation (`+7 (958) 241-21-28`) is one number.
+/// Input made only of digits and phone punctuation (`+7 (958) 241-21-28`) is one number,
+/// searched by its last 10 digits (as [`number_key`] compares numbers).
 pub fn search_expression(text: &str) -> Result<String, HistoryError> {
     let t = text.trim();
     if t.is_empty() {
@@ -69,7 +70,7 @@ pub fn search_expression(text: &str) -> Result<String, HistoryError> {
     }
     let phone_like = t.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let words: Vec<String> = if phone_like {
-        vec![t.chars().filter(char::is_ascii_digit).collect()]
+        vec![number_key(t).unwrap_or_default()]
     } else {
         t.split_whitespace().map(str::to_string).collect()
     };
@@ -396,7 +397,7 @@ mod tests {
 
     #[test]
     fn search_expression_quotes_words_and_joins_numbers() {
-        assert_eq!(search_expression("+7 (958) 241-21-28").unwrap(), "\"79582412128\"");
+        assert_eq!(search_expression("+7 (958) 241-21-28").unwrap(), "\"9582412128\"");
         assert_eq!(search_expression("Ivan  notes").unwrap(), "\"Ivan\" \"notes\"");
         assert_eq!(search_expression("say\"hi").unwrap(), "\"say\"\"hi\"");
         assert!(search_expression("ab").is_err());
