@@ -103,7 +103,18 @@ fn clean(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// What [`response_xml`] does to a string value; parse(write(a)) == sanitized(a).
+/// The numbers of a `SimpleTransfer` text (`NUM1,NUM2`); empty text: none.
+fn split_numbers(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split(',').map(str::to_string).collect()
+    }
+}
+
+/// What [`response_xml`] does to actions: characters XML cannot carry dropped, at most ten
+/// actions, transfer numbers as the comma-joined text reads back. For every `a`,
+/// `parse_response_xml(&response_xml(&a)) == Ok(sanitize(&a))`.
 pub fn sanitize(actions: &[Action]) -> Vec<Action> {
     let c = |s: &String| clean(s).into_owned();
     let co = |s: &Option<String>| s.as_ref().map(c);
@@ -119,7 +130,7 @@ pub fn sanitize(actions: &[Action]) -> Vec<Action> {
                 Action::PlaySound { file: c(file), mode: *mode, digitvar: co(digitvar) }
             }
             Action::SimpleTransfer { numbers, is_final, timeout, early_media } => Action::SimpleTransfer {
-                numbers: numbers.iter().map(c).collect(),
+                numbers: split_numbers(&clean(&numbers.join(","))),
                 is_final: *is_final,
                 timeout: *timeout,
                 early_media: *early_media,
@@ -348,11 +359,7 @@ fn action_from(e: &BytesStart<'_>, text: Option<String>) -> Result<Action, Reply
         }
         "SimpleTransfer" => {
             let a = Attrs::read(e, &["final", "timeout", "early_media"])?;
-            let numbers = if text_or_empty.is_empty() {
-                Vec::new()
-            } else {
-                text_or_empty.split(',').map(str::to_string).collect()
-            };
+            let numbers = split_numbers(&text_or_empty);
             Action::SimpleTransfer {
                 numbers,
                 is_final: a.flag("final", &["yes", "true"], &["no", "false"])?,
