@@ -76,6 +76,14 @@ impl Client {
         }
     }
 
+    /// A call event already seen, or the next one matching `pred`.
+    pub async fn seen_or_wait(&mut self, what: &str, pred: impl Fn(&CallEvent) -> bool) -> CallEvent {
+        if let Some(e) = self.calls().into_iter().find(|e| pred(e)) {
+            return e;
+        }
+        self.call_event(what, pred).await
+    }
+
     /// Call events seen so far.
     pub fn calls(&self) -> Vec<CallEvent> {
         self.seen
