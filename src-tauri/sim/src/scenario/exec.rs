@@ -372,7 +372,7 @@ fn leave_ivr(
                     let route = route.unwrap_or(&fallback);
                     Flow::Hunt(Box::new(Hunt::adopt(
                         id,
-                        route.adopted_plan(&targets),
+                        route.adopted_plan(world, &targets),
                         legs,
                     )))
                 }

@@ -58,9 +58,11 @@ impl Route {
     }
 
     /// A plan for legs somebody else already rings (first one answers, if any does).
-    pub fn adopted_plan(&self, targets: &[String]) -> HuntPlan {
+    /// An agent already talking elsewhere is busy (`486`).
+    pub fn adopted_plan(&self, world: &World, targets: &[String]) -> HuntPlan {
         let ring = self.ring_ms.clamp(0, (self.ring_timeout_ms - 500).max(0));
         let respond = |i: usize| match self.outcome {
+            _ if targets.get(i).is_some_and(|t| world.is_busy(t)) => MemberResponse::Busy,
             Outcome::Answered if i == 0 => MemberResponse::Answer { after_ms: ring },
             Outcome::Busy => MemberResponse::Busy,
             Outcome::Rejected => MemberResponse::Reject { after_ms: ring },
@@ -377,14 +379,19 @@ pub(crate) fn compile(
                     .extension(&number)
                     .map(|e| e.id)
                     .unwrap_or_else(|| number.clone());
-                ops.push((
-                    0,
-                    Op::StartCi {
-                        extension_id,
-                        url,
-                        method,
-                    },
-                ));
+                // With auto-start the Telphin front-end starts the session by itself.
+                let auto =
+                    cfg.auto_start && cfg.url.is_some() && cfg.ivr_extension_id == extension_id;
+                if !auto {
+                    ops.push((
+                        0,
+                        Op::StartCi {
+                            extension_id,
+                            url,
+                            method,
+                        },
+                    ));
+                }
             }
             let wait = ivr.wait.unwrap_or(Span::secs(6)).pick(rng);
             let route = (!route.members.is_empty() && route.to != number).then_some(route);
