@@ -45,7 +45,10 @@ fn created(round: &str, writer: usize, i: u64) -> Vec<CallEvent> {
             call_id: call_id.clone(),
             control_id: None,
             at_ms: at + 500,
-            kind: CallEventKind::LegRinging { leg_id: format!("{call_id}-l"), party: Party::number("101") },
+            kind: CallEventKind::LegRinging {
+                leg_id: format!("{call_id}-l"),
+                party: Party::number("101"),
+            },
             dedup_key: format!("{call_id}:ringing"),
         },
     ]
@@ -55,9 +58,15 @@ fn created(round: &str, writer: usize, i: u64) -> Vec<CallEvent> {
 /// unless the parent set `HISTORY_CRASH_CHILD_DB`).
 #[test]
 fn child_writer_process() {
-    let Ok(db) = std::env::var(CHILD_DB) else { return };
+    let Ok(db) = std::env::var(CHILD_DB) else {
+        return;
+    };
     let round = std::env::var(CHILD_ROUND).unwrap_or_default();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let h = History::open(&db, &HistoryConfig::default()).unwrap();
         let mut tasks = Vec::new();
@@ -68,7 +77,9 @@ fn child_writer_process() {
                 for i in 0.. {
                     let events = created(&round, w, i);
                     let key = events[0].dedup_key.clone();
-                    h.store(Some(raw_for(Source::Webhook, &key)), events).await.unwrap();
+                    h.store(Some(raw_for(Source::Webhook, &key)), events)
+                        .await
+                        .unwrap();
                     // One write per line, after the commit returned.
                     let line = format!("ACK {key}\n");
                     let mut out = std::io::stdout().lock();
@@ -88,7 +99,10 @@ fn acknowledged_writes_survive_kill_9() {
     if std::env::var(CHILD_DB).is_ok() {
         return;
     }
-    let iterations: u32 = std::env::var("HISTORY_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    let iterations: u32 = std::env::var("HISTORY_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
     let exe = std::env::current_exe().unwrap();
@@ -146,11 +160,17 @@ fn acknowledged_writes_survive_kill_9() {
     }
 
     let acked = acked.lock().unwrap().clone();
-    assert!(rounds_with_acks >= iterations / 2, "too few rounds got to write ({rounds_with_acks}/{iterations})");
+    assert!(
+        rounds_with_acks >= iterations / 2,
+        "too few rounds got to write ({rounds_with_acks}/{iterations})"
+    );
     let started = Instant::now();
     let h = History::open(&db, &HistoryConfig::default()).unwrap();
     let r = h.reader().unwrap();
-    assert!(r.integrity_check().unwrap().is_empty(), "integrity_check failed after kill -9");
+    assert!(
+        r.integrity_check().unwrap().is_empty(),
+        "integrity_check failed after kill -9"
+    );
     let conn = r.connection().unwrap();
     let mut stmt = conn
         .prepare(
@@ -165,7 +185,13 @@ fn acknowledged_writes_survive_kill_9() {
             missing.push(key.clone());
         }
     }
-    assert!(missing.is_empty(), "{} of {} acknowledged writes lost: {:?}", missing.len(), acked.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
     // Each acknowledged call is a complete record.
     let legs: i64 = conn
         .query_row("SELECT count(*) FROM leg l JOIN call c ON c.id = l.call_id WHERE c.direction = 'inbound'", [], |r| r.get(0))

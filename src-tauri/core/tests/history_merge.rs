@@ -3,7 +3,9 @@
 
 mod history_support;
 
-use cti_core::history::{CallDetails, CallFilter, History, HistoryConfig, HistoryError, PageRequest};
+use cti_core::history::{
+    CallDetails, CallFilter, History, HistoryConfig, HistoryError, PageRequest,
+};
 use cti_core::model::{CallEvent, Direction, Outcome, Source, UnparkKind};
 use cti_core::sink::{EventSink, RejectedRequest};
 use cti_core::{Code, Coded};
@@ -16,7 +18,12 @@ use serde_json::json;
 /// as Era, Telphin, Call Interactive and the JSON webhooks report it.
 fn one_call_all_sources() -> Vec<CallEvent> {
     let era = CallScript::new(Source::Era, "rB2-002-SuDtIE-01@192.168.0.149")
-        .created(T0, Direction::Inbound, named("+79582412128", "Ivan Petrov"), party("4950665310"))
+        .created(
+            T0,
+            Direction::Inbound,
+            named("+79582412128", "Ivan Petrov"),
+            party("4950665310"),
+        )
         .ringing(T0 + 2_000, "era-leg-101", named("101", "Anna"))
         .ringing(T0 + 2_000, "era-leg-102", party("102"))
         .answered(T0 + 7_000, Some("era-leg-101"), named("101", "Anna"))
@@ -25,14 +32,30 @@ fn one_call_all_sources() -> Vec<CallEvent> {
         .ended(T0 + 67_000, "200", Some(60));
     let telphin = CallScript::new(Source::Telphin, "c69226e0a64e11eaa0086fd86d94a0e0")
         .control("3232240860-37b98fb2-a66c-11ea-ae69-6fd86d94a0e0")
-        .created(T0 + 400, Direction::Inbound, party("89582412128"), party("022*101"))
+        .created(
+            T0 + 400,
+            Direction::Inbound,
+            party("89582412128"),
+            party("022*101"),
+        )
         .answered(T0 + 7_100, None, party("101"))
         .ended(T0 + 67_200, "200", None);
     let interactive = CallScript::new(Source::CallInteractive, "c69226e0a64e11eaa0086fd86d94a0e0")
-        .ivr(T0 + 500, "request", json!({"component": "greeting", "request": {"CallerIDNum": "89582412128"}}))
+        .ivr(
+            T0 + 500,
+            "request",
+            json!({"component": "greeting", "request": {"CallerIDNum": "89582412128"}}),
+        )
         .dtmf(T0 + 1_500, "42");
     let webhook = CallScript::new(Source::Webhook, "ec22aab1-02f8-487d-9b40-1173f33ba242")
-        .created_via(T0 + 1_000, Direction::Inbound, party("9582412128"), party("4950665310"), "4950665310", "sales")
+        .created_via(
+            T0 + 1_000,
+            Direction::Inbound,
+            party("9582412128"),
+            party("4950665310"),
+            "4950665310",
+            "sales",
+        )
         .ringing(T0 + 2_000, "80052002651", party("80052002651"))
         .ringing(T0 + 2_000, "80052002652", party("80052002652"))
         .answered(T0 + 7_000, Some("80052002651"), party("80052002651"))
@@ -40,7 +63,12 @@ fn one_call_all_sources() -> Vec<CallEvent> {
         .ended(T0 + 67_000, "200", Some(60));
     let mut all = Vec::new();
     // Interleave the sources as they would arrive live.
-    let sources = [era.events, telphin.events, interactive.events, webhook.events];
+    let sources = [
+        era.events,
+        telphin.events,
+        interactive.events,
+        webhook.events,
+    ];
     let longest = sources.iter().map(Vec::len).max().unwrap();
     for i in 0..longest {
         for s in &sources {
@@ -53,8 +81,16 @@ fn one_call_all_sources() -> Vec<CallEvent> {
 }
 
 async fn only_call(h: &History) -> CallDetails {
-    let page = h.list_calls(CallFilter::default(), PageRequest::first(50)).await.unwrap();
-    assert_eq!(page.calls.len(), 1, "expected exactly one call record, got {:#?}", page.calls);
+    let page = h
+        .list_calls(CallFilter::default(), PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.calls.len(),
+        1,
+        "expected exactly one call record, got {:#?}",
+        page.calls
+    );
     h.call_details(page.calls[0].id).await.unwrap()
 }
 
@@ -64,12 +100,23 @@ async fn one_call_reported_by_all_sources_is_one_record_with_all_legs() {
     feed_one_by_one(&h, &one_call_all_sources()).await;
     let d = only_call(&h).await;
 
-    assert_eq!(d.call.sources, vec![Source::Era, Source::Telphin, Source::Webhook, Source::CallInteractive]);
+    assert_eq!(
+        d.call.sources,
+        vec![
+            Source::Era,
+            Source::Telphin,
+            Source::Webhook,
+            Source::CallInteractive
+        ]
+    );
     assert_eq!(d.source_ids.len(), 4);
     assert_eq!(d.call.direction, Some(Direction::Inbound));
     // The earliest Created (Era) names the parties.
     assert_eq!(d.call.remote.as_ref().unwrap().number, "+79582412128");
-    assert_eq!(d.call.remote.as_ref().unwrap().name.as_deref(), Some("Ivan Petrov"));
+    assert_eq!(
+        d.call.remote.as_ref().unwrap().name.as_deref(),
+        Some("Ivan Petrov")
+    );
     assert_eq!(d.call.did.as_deref(), Some("4950665310"));
     assert_eq!(d.call.via.as_deref(), Some("sales"));
     assert_eq!(d.call.outcome, Some(Outcome::Answered));
@@ -119,11 +166,17 @@ async fn arrival_order_does_not_change_the_record() {
         let (_dir, h) = open_temp();
         if i == 1 {
             // Everything in one request as well.
-            h.store(Some(raw_for(Source::Webhook, "batch")), order).await.unwrap();
+            h.store(Some(raw_for(Source::Webhook, "batch")), order)
+                .await
+                .unwrap();
         } else {
             feed_one_by_one(&h, &order).await;
         }
-        assert_eq!(normalize(only_call(&h).await), expected, "arrival order #{i} gave another record");
+        assert_eq!(
+            normalize(only_call(&h).await),
+            expected,
+            "arrival order #{i} gave another record"
+        );
     }
 }
 
@@ -136,18 +189,27 @@ fn normalize(mut d: CallDetails) -> CallDetails {
         e.received_ms = 0;
         e.raw_id = None;
     }
-    d.events.sort_by(|a, b| a.event.dedup_key.cmp(&b.event.dedup_key));
+    d.events
+        .sort_by(|a, b| a.event.dedup_key.cmp(&b.event.dedup_key));
     d
 }
 
 #[tokio::test]
 async fn ended_before_created_and_answered_after_ended() {
     let (_dir, h) = open_temp();
-    let s = simple_call(Source::Webhook, "s1", T0, Direction::Inbound, "9582412128", "101", "200");
+    let s = simple_call(
+        Source::Webhook,
+        "s1",
+        T0,
+        Direction::Inbound,
+        "9582412128",
+        "101",
+        "200",
+    );
     let created = s.events[0].clone();
     let answered = s.events[2].clone();
     let ended = s.events[3].clone();
-    feed_one_by_one(&h, &[ended.clone()]).await;
+    feed_one_by_one(&h, std::slice::from_ref(&ended)).await;
     let d = only_call(&h).await;
     assert_eq!(d.call.direction, None);
     assert_eq!(d.call.outcome, Some(Outcome::Answered));
@@ -165,35 +227,91 @@ async fn ended_before_created_and_answered_after_ended() {
 #[tokio::test]
 async fn duplicates_are_counted_and_have_no_second_effect() {
     let (_dir, h) = open_temp();
-    let s = simple_call(Source::Era, "e1", T0, Direction::Inbound, "9582412128", "101", "200");
-    let first = h.store(Some(raw_for(Source::Era, "frame")), s.events.clone()).await.unwrap();
+    let s = simple_call(
+        Source::Era,
+        "e1",
+        T0,
+        Direction::Inbound,
+        "9582412128",
+        "101",
+        "200",
+    );
+    let first = h
+        .store(Some(raw_for(Source::Era, "frame")), s.events.clone())
+        .await
+        .unwrap();
     assert_eq!((first.stored, first.duplicates), (4, 0));
     let before = only_call(&h).await;
 
-    let again = h.store(Some(raw_for(Source::Era, "frame again")), s.events.clone()).await.unwrap();
+    let again = h
+        .store(Some(raw_for(Source::Era, "frame again")), s.events.clone())
+        .await
+        .unwrap();
     assert_eq!((again.stored, again.duplicates), (0, 4));
     // A duplicate inside one request counts too.
-    let mixed = h.store(None, vec![s.events[0].clone(), s.events[0].clone()]).await.unwrap();
+    let mixed = h
+        .store(None, vec![s.events[0].clone(), s.events[0].clone()])
+        .await
+        .unwrap();
     assert_eq!((mixed.stored, mixed.duplicates), (0, 2));
     let after = only_call(&h).await;
     assert_eq!(after, before);
-    assert_eq!(after.raw.len(), 1, "a request of duplicates leaves no raw record");
+    assert_eq!(
+        after.raw.len(),
+        1,
+        "a request of duplicates leaves no raw record"
+    );
 }
 
 #[tokio::test]
 async fn separate_calls_stay_separate() {
     let (_dir, h) = open_temp();
     // Same number, same source, 10 s apart: two real calls (one source never reuses a call).
-    let a = simple_call(Source::Webhook, "w1", T0, Direction::Inbound, "9582412128", "101", "304");
-    let b = simple_call(Source::Webhook, "w2", T0 + 10_000, Direction::Inbound, "9582412128", "101", "200");
+    let a = simple_call(
+        Source::Webhook,
+        "w1",
+        T0,
+        Direction::Inbound,
+        "9582412128",
+        "101",
+        "304",
+    );
+    let b = simple_call(
+        Source::Webhook,
+        "w2",
+        T0 + 10_000,
+        Direction::Inbound,
+        "9582412128",
+        "101",
+        "200",
+    );
     // Another source, same number, but outside the 30 s window.
-    let c = simple_call(Source::Era, "e1", T0 + 100_000, Direction::Inbound, "+79582412128", "101", "200");
+    let c = simple_call(
+        Source::Era,
+        "e1",
+        T0 + 100_000,
+        Direction::Inbound,
+        "+79582412128",
+        "101",
+        "200",
+    );
     // Another source, inside the window, other direction.
-    let d = simple_call(Source::Era, "e2", T0 + 5_000, Direction::Outbound, "9582412128", "101", "200");
+    let d = simple_call(
+        Source::Era,
+        "e2",
+        T0 + 5_000,
+        Direction::Outbound,
+        "9582412128",
+        "101",
+        "200",
+    );
     for s in [a, b, c, d] {
         h.store(None, s.events).await.unwrap();
     }
-    let page = h.list_calls(CallFilter::default(), PageRequest::first(50)).await.unwrap();
+    let page = h
+        .list_calls(CallFilter::default(), PageRequest::first(50))
+        .await
+        .unwrap();
     assert_eq!(page.calls.len(), 4);
     for call in &page.calls {
         assert_eq!(call.sources.len(), 1);
@@ -202,12 +320,36 @@ async fn separate_calls_stay_separate() {
 
 #[tokio::test]
 async fn merge_window_is_configurable_and_old_ids_resolve() {
-    let cfg = HistoryConfig { merge_window_secs: 120, ..HistoryConfig::default() };
+    let cfg = HistoryConfig {
+        merge_window_secs: 120,
+        ..HistoryConfig::default()
+    };
     let (_dir, h) = open_temp_with(&cfg);
-    let a = simple_call(Source::Webhook, "w1", T0 + 90_000, Direction::Inbound, "9582412128", "101", "200");
-    let b = simple_call(Source::Era, "e1", T0, Direction::Inbound, "+79582412128", "101", "200");
+    let a = simple_call(
+        Source::Webhook,
+        "w1",
+        T0 + 90_000,
+        Direction::Inbound,
+        "9582412128",
+        "101",
+        "200",
+    );
+    let b = simple_call(
+        Source::Era,
+        "e1",
+        T0,
+        Direction::Inbound,
+        "+79582412128",
+        "101",
+        "200",
+    );
     h.store(None, a.events).await.unwrap();
-    let first_id = h.list_calls(CallFilter::default(), PageRequest::first(5)).await.unwrap().calls[0].id;
+    let first_id = h
+        .list_calls(CallFilter::default(), PageRequest::first(5))
+        .await
+        .unwrap()
+        .calls[0]
+        .id;
     h.store(None, b.events).await.unwrap();
     let d = only_call(&h).await;
     assert_eq!(d.call.sources, vec![Source::Era, Source::Webhook]);
@@ -233,18 +375,58 @@ async fn park_episodes_record_slot_who_and_how_it_ended() {
     events.reverse();
     feed_one_by_one(&h, &events).await;
     let d = only_call(&h).await;
-    let got: Vec<_> = d.parks.iter().map(|p| (p.slot, p.parked_by.clone(), p.parked_ms, p.unparked_ms, p.how)).collect();
+    let got: Vec<_> = d
+        .parks
+        .iter()
+        .map(|p| {
+            (
+                p.slot,
+                p.parked_by.clone(),
+                p.parked_ms,
+                p.unparked_ms,
+                p.how,
+            )
+        })
+        .collect();
     assert_eq!(
         got,
         vec![
-            (6, Some("341".into()), Some(T0 + 10_000), Some(T0 + 40_000), Some(UnparkKind::Bridged)),
-            (2, Some("200".into()), Some(T0 + 60_000), Some(T0 + 240_000), Some(UnparkKind::Returned)),
-            (3, Some("341".into()), Some(T0 + 280_000), Some(T0 + 300_000), Some(UnparkKind::HungUp)),
+            (
+                6,
+                Some("341".into()),
+                Some(T0 + 10_000),
+                Some(T0 + 40_000),
+                Some(UnparkKind::Bridged)
+            ),
+            (
+                2,
+                Some("200".into()),
+                Some(T0 + 60_000),
+                Some(T0 + 240_000),
+                Some(UnparkKind::Returned)
+            ),
+            (
+                3,
+                Some("341".into()),
+                Some(T0 + 280_000),
+                Some(T0 + 300_000),
+                Some(UnparkKind::HungUp)
+            ),
         ]
     );
     // Who parked counts as an extension involved in the call.
-    let f = CallFilter { extension: Some("200".into()), ..CallFilter::default() };
-    assert_eq!(h.list_calls(f, PageRequest::first(5)).await.unwrap().calls.len(), 1);
+    let f = CallFilter {
+        extension: Some("200".into()),
+        ..CallFilter::default()
+    };
+    assert_eq!(
+        h.list_calls(f, PageRequest::first(5))
+            .await
+            .unwrap()
+            .calls
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -265,7 +447,10 @@ async fn ivr_session_keeps_path_variables_dtmf_components_and_controller() {
     let ivr = &d.ivr_sessions[0];
     assert_eq!(ivr.ivr_id.as_deref(), Some("rDlg-006"));
     assert_eq!(ivr.path, vec!["api_start", "accepted", "component_stopped"]);
-    assert_eq!(ivr.components, vec!["Внешнее управление 3", "play", "collect"]);
+    assert_eq!(
+        ivr.components,
+        vec!["Внешнее управление 3", "play", "collect"]
+    );
     assert_eq!(ivr.dtmf, "12");
     assert_eq!(ivr.controlled_by.as_deref(), Some("panel:anna"));
     assert_eq!(ivr.variables.get("lang"), Some(&json!("en")));
@@ -278,14 +463,36 @@ async fn ivr_session_keeps_path_variables_dtmf_components_and_controller() {
 #[tokio::test]
 async fn notes_and_dispositions_can_be_added_and_updated() {
     let (_dir, h) = open_temp();
-    h.store(None, simple_call(Source::Era, "e1", T0, Direction::Inbound, "9582412128", "101", "200").events)
+    h.store(
+        None,
+        simple_call(
+            Source::Era,
+            "e1",
+            T0,
+            Direction::Inbound,
+            "9582412128",
+            "101",
+            "200",
+        )
+        .events,
+    )
+    .await
+    .unwrap();
+    let id = only_call(&h).await.call.id;
+    let note = h
+        .add_note(
+            id,
+            Some("anna".into()),
+            "  Wants a callback tomorrow ".into(),
+        )
         .await
         .unwrap();
-    let id = only_call(&h).await.call.id;
-    let note = h.add_note(id, Some("anna".into()), "  Wants a callback tomorrow ".into()).await.unwrap();
     assert_eq!(note.body, "Wants a callback tomorrow");
     assert_eq!(note.author.as_deref(), Some("anna"));
-    let updated = h.update_note(note.id, "Callback on Friday".into()).await.unwrap();
+    let updated = h
+        .update_note(note.id, "Callback on Friday".into())
+        .await
+        .unwrap();
     assert_eq!(updated.body, "Callback on Friday");
     assert!(updated.updated_ms >= note.updated_ms);
     h.add_note(id, None, "second".into()).await.unwrap();
@@ -314,10 +521,27 @@ async fn notes_and_dispositions_can_be_added_and_updated() {
 async fn event_sink_accepts_durably_and_keeps_rejected_requests() {
     let (dir, h) = open_temp();
     let sink: &dyn EventSink = &h;
-    let s = simple_call(Source::Webhook, "w1", T0, Direction::Inbound, "9582412128", "101", "200");
-    let got = sink.accept(raw_for(Source::Webhook, "POST /hooks/…/calls"), s.events.clone()).await.unwrap();
+    let s = simple_call(
+        Source::Webhook,
+        "w1",
+        T0,
+        Direction::Inbound,
+        "9582412128",
+        "101",
+        "200",
+    );
+    let got = sink
+        .accept(
+            raw_for(Source::Webhook, "POST /hooks/…/calls"),
+            s.events.clone(),
+        )
+        .await
+        .unwrap();
     assert_eq!((got.stored, got.duplicates), (4, 0));
-    let got = sink.accept(raw_for(Source::Webhook, "POST /hooks/…/calls"), s.events).await.unwrap();
+    let got = sink
+        .accept(raw_for(Source::Webhook, "POST /hooks/…/calls"), s.events)
+        .await
+        .unwrap();
     assert_eq!((got.stored, got.duplicates), (0, 4));
     for i in 0..3 {
         sink.reject(RejectedRequest {
@@ -332,7 +556,13 @@ async fn event_sink_accepts_durably_and_keeps_rejected_requests() {
         .await;
     }
     let first = h.rejected_requests(2, None).await.unwrap();
-    assert_eq!(first.iter().map(|r| r.request.reason.as_str()).collect::<Vec<_>>(), ["bad json #2", "bad json #1"]);
+    assert_eq!(
+        first
+            .iter()
+            .map(|r| r.request.reason.as_str())
+            .collect::<Vec<_>>(),
+        ["bad json #2", "bad json #1"]
+    );
     let rest = h.rejected_requests(2, Some(first[1].id)).await.unwrap();
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].request.status, 400);
@@ -340,14 +570,28 @@ async fn event_sink_accepts_durably_and_keeps_rejected_requests() {
     // Invalid events are refused as a whole with a typed error.
     let mut bad = simple_call(Source::Era, "", T0, Direction::Inbound, "1", "2", "200").events;
     bad.truncate(1);
-    let e = sink.accept(raw_for(Source::Era, "frame"), bad).await.unwrap_err();
+    let e = sink
+        .accept(raw_for(Source::Era, "frame"), bad)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("without a call id"), "{e}");
 
     // Everything acknowledged is in the file after a restart.
     h.close().await.unwrap();
     let again = History::open(dir.path().join("history.db"), &HistoryConfig::default()).unwrap();
-    assert_eq!(again.list_calls(CallFilter::default(), PageRequest::first(5)).await.unwrap().calls.len(), 1);
+    assert_eq!(
+        again
+            .list_calls(CallFilter::default(), PageRequest::first(5))
+            .await
+            .unwrap()
+            .calls
+            .len(),
+        1
+    );
     assert_eq!(again.rejected_requests(10, None).await.unwrap().len(), 3);
     // The closed handle refuses further writes.
-    assert!(matches!(h.record_rejected(first[0].request.clone()).await, Err(HistoryError::Closed)));
+    assert!(matches!(
+        h.record_rejected(first[0].request.clone()).await,
+        Err(HistoryError::Closed)
+    ));
 }

@@ -15,7 +15,11 @@ struct Case {
     check: fn(&Reader),
 }
 
-const CASES: &[Case] = &[Case { version: 1, seed: seed_v1, check: check_v1 }];
+const CASES: &[Case] = &[Case {
+    version: 1,
+    seed: seed_v1,
+    check: check_v1,
+}];
 
 const T: i64 = 1_704_067_200_000;
 
@@ -50,7 +54,11 @@ fn seed_v1(c: &Connection) {
         )
         .unwrap();
     }
-    c.execute("INSERT INTO call_party (call_id, party) VALUES (7, '101')", []).unwrap();
+    c.execute(
+        "INSERT INTO call_party (call_id, party) VALUES (7, '101')",
+        [],
+    )
+    .unwrap();
     c.execute(
         "INSERT INTO note (id, call_id, created_ms, updated_ms, author, body) VALUES (1, 7, ?1, ?1, 'anna', 'callback tomorrow')",
         [T],
@@ -79,21 +87,39 @@ fn check_v1(r: &Reader) {
     assert_eq!(d.events.len(), 2);
     assert_eq!(d.raw.len(), 1);
     let found = r
-        .list_calls(&CallFilter { text: Some("callback".into()), ..CallFilter::default() }, &PageRequest::first(5))
+        .list_calls(
+            &CallFilter {
+                text: Some("callback".into()),
+                ..CallFilter::default()
+            },
+            &PageRequest::first(5),
+        )
         .unwrap();
     assert_eq!(found.calls.len(), 1);
     let by_ext = r
-        .list_calls(&CallFilter { extension: Some("101".into()), ..CallFilter::default() }, &PageRequest::first(5))
+        .list_calls(
+            &CallFilter {
+                extension: Some("101".into()),
+                ..CallFilter::default()
+            },
+            &PageRequest::first(5),
+        )
         .unwrap();
     assert_eq!(by_ext.calls.len(), 1);
-    assert_eq!(r.rejected_requests(5, None).unwrap()[0].request.reason, "bad token");
+    assert_eq!(
+        r.rejected_requests(5, None).unwrap()[0].request.reason,
+        "bad token"
+    );
 }
 
 #[tokio::test]
 async fn every_earlier_schema_version_upgrades_with_its_data() {
     let versions: Vec<u32> = CASES.iter().map(|c| c.version).collect();
     let expected: Vec<u32> = (1..=LATEST_VERSION).collect();
-    assert_eq!(versions, expected, "every schema version needs an upgrade case");
+    assert_eq!(
+        versions, expected,
+        "every schema version needs an upgrade case"
+    );
     assert_eq!(MIGRATIONS.len() as u32, LATEST_VERSION);
 
     for case in CASES {
@@ -108,7 +134,10 @@ async fn every_earlier_schema_version_upgrades_with_its_data() {
         }
         let h = History::open(&path, &HistoryConfig::default()).unwrap();
         (case.check)(&h.reader().unwrap());
-        assert_eq!(current_version(h.reader().unwrap().connection().unwrap()).unwrap(), LATEST_VERSION);
+        assert_eq!(
+            current_version(h.reader().unwrap().connection().unwrap()).unwrap(),
+            LATEST_VERSION
+        );
 
         // The upgraded file keeps working: a new event of the old call joins it.
         let ev = cti_core::model::CallEvent {
@@ -116,14 +145,23 @@ async fn every_earlier_schema_version_upgrades_with_its_data() {
             call_id: "w-1".into(),
             control_id: None,
             at_ms: T + 70_000,
-            kind: cti_core::model::CallEventKind::RecordingAvailable { reference: "rec-1".into() },
+            kind: cti_core::model::CallEventKind::RecordingAvailable {
+                reference: "rec-1".into(),
+            },
             dedup_key: "w-1:rec".into(),
         };
         h.store(None, vec![ev]).await.unwrap();
         let d = h.call_details(7).await.unwrap();
         assert!(d.call.has_recording);
         assert_eq!(d.notes.len(), 1);
-        assert_eq!(h.list_calls(CallFilter::default(), PageRequest::first(5)).await.unwrap().calls.len(), 1);
+        assert_eq!(
+            h.list_calls(CallFilter::default(), PageRequest::first(5))
+                .await
+                .unwrap()
+                .calls
+                .len(),
+            1
+        );
         h.close().await.unwrap();
     }
 }
@@ -142,8 +180,15 @@ async fn a_file_from_a_newer_app_is_refused_untouched() {
         .unwrap();
     }
     let e = History::open(&path, &HistoryConfig::default()).unwrap_err();
-    assert!(matches!(e, HistoryError::SchemaTooNew { found, .. } if found == LATEST_VERSION + 1), "{e:?}");
+    assert!(
+        matches!(e, HistoryError::SchemaTooNew { found, .. } if found == LATEST_VERSION + 1),
+        "{e:?}"
+    );
     let conn = Connection::open(&path).unwrap();
     assert_eq!(current_version(&conn).unwrap(), LATEST_VERSION + 1);
-    assert!(migrate_to(&mut Connection::open_in_memory().unwrap(), LATEST_VERSION + 1).is_err());
+    assert!(migrate_to(
+        &mut Connection::open_in_memory().unwrap(),
+        LATEST_VERSION + 1
+    )
+    .is_err());
 }

@@ -11,7 +11,12 @@ use cti_sim::{Sim, SimConfig};
 pub const WAIT: Duration = Duration::from_secs(8);
 
 pub async fn sim_at(speed: f64) -> Sim {
-    Sim::start(SimConfig { speed, ..Default::default() }).await.expect("sim starts")
+    Sim::start(SimConfig {
+        speed,
+        ..Default::default()
+    })
+    .await
+    .expect("sim starts")
 }
 
 /// Client settings for user 101 of the simulator, with quick reconnects.
@@ -33,17 +38,24 @@ pub struct Client {
 impl Client {
     pub async fn start(cfg: EraConfig) -> Client {
         let (handle, events) = era::start(cfg).expect("session starts");
-        let c = Client { handle, events, seen: Vec::new() };
+        let c = Client {
+            handle,
+            events,
+            seen: Vec::new(),
+        };
         c.connected().await;
         c
     }
 
     pub async fn connected(&self) {
         let mut st = self.handle.state();
-        tokio::time::timeout(WAIT, st.wait_for(|s| matches!(s, ConnectionState::Connected { .. })))
-            .await
-            .expect("connected in time")
-            .expect("state channel");
+        tokio::time::timeout(
+            WAIT,
+            st.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+        )
+        .await
+        .expect("connected in time")
+        .expect("state channel");
     }
 
     /// Next event matching `pred` (events before it are kept in `seen`).
@@ -52,7 +64,9 @@ impl Client {
         loop {
             let ev = tokio::time::timeout_at(deadline, self.events.recv())
                 .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; seen: {:#?}", self.calls()))
+                .unwrap_or_else(|_| {
+                    panic!("timed out waiting for {what}; seen: {:#?}", self.calls())
+                })
                 .expect("event stream open");
             let hit = pred(&ev);
             self.seen.push(ev.clone());
@@ -63,21 +77,37 @@ impl Client {
     }
 
     pub async fn call_event(&mut self, what: &str, pred: impl Fn(&CallEvent) -> bool) -> CallEvent {
-        match self.wait(what, |e| matches!(e, EraEvent::Call { event } if pred(event))).await {
+        match self
+            .wait(
+                what,
+                |e| matches!(e, EraEvent::Call { event } if pred(event)),
+            )
+            .await
+        {
             EraEvent::Call { event } => event,
             _ => unreachable!(),
         }
     }
 
     pub async fn ivr_event(&mut self, what: &str, pred: impl Fn(&IvrEvent) -> bool) -> IvrEvent {
-        match self.wait(what, |e| matches!(e, EraEvent::Ivr { event } if pred(event))).await {
+        match self
+            .wait(
+                what,
+                |e| matches!(e, EraEvent::Ivr { event } if pred(event)),
+            )
+            .await
+        {
             EraEvent::Ivr { event } => event,
             _ => unreachable!(),
         }
     }
 
     /// A call event already seen, or the next one matching `pred`.
-    pub async fn seen_or_wait(&mut self, what: &str, pred: impl Fn(&CallEvent) -> bool) -> CallEvent {
+    pub async fn seen_or_wait(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&CallEvent) -> bool,
+    ) -> CallEvent {
         if let Some(e) = self.calls().into_iter().find(|e| pred(e)) {
             return e;
         }
@@ -98,19 +128,27 @@ impl Client {
 
 /// An inbound call from `from` answered by `to`.
 pub fn answered_call(sim: &Sim, from: &str, to: &str) -> String {
-    let c = sim.world().create_call(Direction::Inbound, from, None, to, None);
+    let c = sim
+        .world()
+        .create_call(Direction::Inbound, from, None, to, None);
     let leg = sim.world().ring(&c.id, to).expect("ring");
     sim.world().answer(&c.id, &leg).expect("answer");
     c.id
 }
 
 pub fn ringing_call(sim: &Sim, from: &str, to: &str) -> (String, String) {
-    let c = sim.world().create_call(Direction::Inbound, from, None, to, None);
+    let c = sim
+        .world()
+        .create_call(Direction::Inbound, from, None, to, None);
     let leg = sim.world().ring(&c.id, to).expect("ring");
     (c.id, leg)
 }
 
 /// Number of frames named `what` the simulator received.
 pub fn received(sim: &Sim, what: &str) -> usize {
-    sim.journal().find(cti_sim::Channel::EraWs, cti_sim::Dir::In, what).iter().filter(|e| e.what == what).count()
+    sim.journal()
+        .find(cti_sim::Channel::EraWs, cti_sim::Dir::In, what)
+        .iter()
+        .filter(|e| e.what == what)
+        .count()
 }

@@ -24,7 +24,11 @@ pub fn party(number: &str) -> Party {
 }
 
 pub fn named(number: &str, name: &str) -> Party {
-    Party { number: number.into(), name: Some(name.into()), extension_id: None }
+    Party {
+        number: number.into(),
+        name: Some(name.into()),
+        extension_id: None,
+    }
 }
 
 /// Builds the events of one call as one source reports them.
@@ -38,7 +42,12 @@ pub struct CallScript {
 
 impl CallScript {
     pub fn new(source: Source, call_id: &str) -> Self {
-        CallScript { source, call_id: call_id.into(), control_id: None, events: Vec::new() }
+        CallScript {
+            source,
+            call_id: call_id.into(),
+            control_id: None,
+            events: Vec::new(),
+        }
     }
 
     pub fn control(mut self, control_id: &str) -> Self {
@@ -60,34 +69,87 @@ impl CallScript {
     }
 
     pub fn created(self, at_ms: i64, direction: Direction, from: Party, to: Party) -> Self {
-        self.at(at_ms, CallEventKind::Created { direction, from, to, did: None, via: None })
-    }
-
-    pub fn created_via(self, at_ms: i64, direction: Direction, from: Party, to: Party, did: &str, via: &str) -> Self {
         self.at(
             at_ms,
-            CallEventKind::Created { direction, from, to, did: Some(did.into()), via: Some(via.into()) },
+            CallEventKind::Created {
+                direction,
+                from,
+                to,
+                did: None,
+                via: None,
+            },
+        )
+    }
+
+    pub fn created_via(
+        self,
+        at_ms: i64,
+        direction: Direction,
+        from: Party,
+        to: Party,
+        did: &str,
+        via: &str,
+    ) -> Self {
+        self.at(
+            at_ms,
+            CallEventKind::Created {
+                direction,
+                from,
+                to,
+                did: Some(did.into()),
+                via: Some(via.into()),
+            },
         )
     }
 
     pub fn ringing(self, at_ms: i64, leg: &str, who: Party) -> Self {
-        self.at(at_ms, CallEventKind::LegRinging { leg_id: leg.into(), party: who })
+        self.at(
+            at_ms,
+            CallEventKind::LegRinging {
+                leg_id: leg.into(),
+                party: who,
+            },
+        )
     }
 
     pub fn leg_ended(self, at_ms: i64, leg: &str, code: &str) -> Self {
-        self.at(at_ms, CallEventKind::LegEnded { leg_id: leg.into(), result: ResultCode::from_code(code) })
+        self.at(
+            at_ms,
+            CallEventKind::LegEnded {
+                leg_id: leg.into(),
+                result: ResultCode::from_code(code),
+            },
+        )
     }
 
     pub fn answered(self, at_ms: i64, leg: Option<&str>, by: Party) -> Self {
-        self.at(at_ms, CallEventKind::Answered { leg_id: leg.map(str::to_string), by })
+        self.at(
+            at_ms,
+            CallEventKind::Answered {
+                leg_id: leg.map(str::to_string),
+                by,
+            },
+        )
     }
 
     pub fn ended(self, at_ms: i64, code: &str, talk: Option<i64>) -> Self {
-        self.at(at_ms, CallEventKind::Ended { result: ResultCode::from_code(code), talk_secs: talk })
+        self.at(
+            at_ms,
+            CallEventKind::Ended {
+                result: ResultCode::from_code(code),
+                talk_secs: talk,
+            },
+        )
     }
 
     pub fn parked(self, at_ms: i64, slot: u8, by: &str) -> Self {
-        self.at(at_ms, CallEventKind::Parked { slot, by: by.into() })
+        self.at(
+            at_ms,
+            CallEventKind::Parked {
+                slot,
+                by: by.into(),
+            },
+        )
     }
 
     pub fn unparked(self, at_ms: i64, slot: u8, how: UnparkKind) -> Self {
@@ -95,26 +157,49 @@ impl CallScript {
     }
 
     pub fn dtmf(self, at_ms: i64, digits: &str) -> Self {
-        self.at(at_ms, CallEventKind::Dtmf { digits: digits.into() })
+        self.at(
+            at_ms,
+            CallEventKind::Dtmf {
+                digits: digits.into(),
+            },
+        )
     }
 
     pub fn ivr(self, at_ms: i64, step: &str, detail: serde_json::Value) -> Self {
-        self.at(at_ms, CallEventKind::Ivr { step: step.into(), detail })
+        self.at(
+            at_ms,
+            CallEventKind::Ivr {
+                step: step.into(),
+                detail,
+            },
+        )
     }
 
     pub fn recording(self, at_ms: i64, reference: &str) -> Self {
-        self.at(at_ms, CallEventKind::RecordingAvailable { reference: reference.into() })
+        self.at(
+            at_ms,
+            CallEventKind::RecordingAvailable {
+                reference: reference.into(),
+            },
+        )
     }
 }
 
 pub fn raw_for(source: Source, what: &str) -> RawRecord {
-    RawRecord { source, received_ms: T0, what: what.into(), body: format!("{{\"what\":\"{what}\"}}") }
+    RawRecord {
+        source,
+        received_ms: T0,
+        what: what.into(),
+        body: format!("{{\"what\":\"{what}\"}}"),
+    }
 }
 
 /// Store every event as its own acknowledged request.
 pub async fn feed_one_by_one(h: &History, events: &[CallEvent]) {
     for ev in events {
-        h.store(Some(raw_for(ev.source, &ev.dedup_key)), vec![ev.clone()]).await.unwrap();
+        h.store(Some(raw_for(ev.source, &ev.dedup_key)), vec![ev.clone()])
+            .await
+            .unwrap();
     }
 }
 
@@ -132,10 +217,14 @@ pub fn simple_call(
         Direction::Outbound => (party(ext), party(remote)),
         _ => (party(remote), party(ext)),
     };
-    let s = CallScript::new(source, id).created(at, direction, from, to).ringing(at + 1_000, &format!("{id}-l1"), party(ext));
+    let s = CallScript::new(source, id)
+        .created(at, direction, from, to)
+        .ringing(at + 1_000, &format!("{id}-l1"), party(ext));
     if code == "200" {
-        s.answered(at + 5_000, Some(&format!("{id}-l1")), party(ext)).ended(at + 65_000, "200", Some(60))
+        s.answered(at + 5_000, Some(&format!("{id}-l1")), party(ext))
+            .ended(at + 65_000, "200", Some(60))
     } else {
-        s.leg_ended(at + 20_000, &format!("{id}-l1"), code).ended(at + 20_000, code, Some(0))
+        s.leg_ended(at + 20_000, &format!("{id}-l1"), code)
+            .ended(at + 20_000, code, Some(0))
     }
 }
