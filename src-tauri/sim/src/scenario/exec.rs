@@ -90,6 +90,7 @@ pub(crate) fn exec(
     } = op
     {
         let call = world.create_call(*direction, from, from_name.as_deref(), to, did.as_deref());
+        tracing::info!(call = %call.id, ?direction, from = %from, to = %to, "scenario call");
         run.call_id = Some(call.id);
         if *direction != crate::world::Direction::Inbound {
             run.agent = Some(from.clone());
