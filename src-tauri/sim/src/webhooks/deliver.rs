@@ -126,12 +126,12 @@ pub(crate) async fn dispatch(
             }
         }
     };
+    let reordering = || cfg.reorder || ctx.faults.webhook_reorder();
     loop {
-        let reorder = cfg.reorder || ctx.faults.webhook_reorder();
         let ev = tokio::select! {
             ev = rx.recv() => ev,
             _ = tick.tick() => {
-                let max = if reorder { Some(hold) } else { None };
+                let max = if reordering() { Some(hold) } else { None };
                 send(batches.expired(max));
                 continue;
             }
@@ -147,6 +147,7 @@ pub(crate) async fn dispatch(
                 return;
             }
         };
+        let reorder = reordering();
         for hook in render(&ev, &cfg, tz) {
             if reorder {
                 let (id, terminal) = (hook.call_id.clone(), hook.terminal);
