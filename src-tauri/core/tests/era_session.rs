@@ -288,3 +288,40 @@ async fn malformed_and_oversized_frames_are_dropped_and_the_session_survives() {
         ConnectionState::Connected { .. }
     ));
 }
+
+#[tokio::test]
+async fn pings_keep_a_healthy_link_and_the_inspector_sees_frames_without_the_token() {
+    let sim = sim_at(60.0).await;
+    let cfg = EraConfig {
+        ping_interval_ms: 100,
+        pong_timeout_ms: 300,
+        auth: EraAuth::TokenPath,
+        token: cti_sim::era::DEMO_TOKEN.into(),
+        ..client_cfg(&sim)
+    };
+    let mut c = Client::start(cfg).await;
+    c.handle.connection_info().await.expect("info");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(matches!(
+        *c.handle.state().borrow(),
+        ConnectionState::Connected { .. }
+    ));
+    assert_eq!(
+        received(&sim, "connection_info"),
+        2,
+        "one at connect, one asked; no reconnect"
+    );
+    let frame = c
+        .wait("inspector frame", |e| {
+            matches!(e, era::EraEvent::Frame { dir: era::FrameDir::In, text } if text.contains("connection_info_result"))
+        })
+        .await;
+    let era::EraEvent::Frame { text, .. } = frame else {
+        unreachable!()
+    };
+    assert!(
+        !text.contains(cti_sim::era::DEMO_TOKEN),
+        "the token is redacted: {text}"
+    );
+    assert!(text.contains("***"));
+}

@@ -357,9 +357,15 @@ where
             return Ok(());
         }
         if self.sh.cfg.inspector_frames {
+            let token = self.sh.cfg.token.as_str();
+            let shown = if token.len() >= 4 && text.contains(token) {
+                text.replace(token, "***")
+            } else {
+                text.clone()
+            };
             self.sh.emit(EraEvent::Frame {
                 dir: FrameDir::In,
-                text: text.clone(),
+                text: shown,
             });
         }
         match frame::decode(&text) {
