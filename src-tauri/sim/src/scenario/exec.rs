@@ -362,7 +362,7 @@ fn leave_ivr(
                     let targets: Vec<String> = ringing.iter().map(|l| l.target.clone()).collect();
                     let legs = ringing.iter().map(|l| l.id.clone()).collect();
                     let fallback = super::program::Route {
-                        to: targets[0].clone(),
+                        to: targets.first().cloned().unwrap_or_default(),
                         members: targets.clone(),
                         mode: crate::world::HuntMode::Parallel,
                         ring_timeout_ms: crate::world::DEFAULT_RING_TIMEOUT_MS,
