@@ -16,10 +16,13 @@ mkdir -p target/e2e-screenshots
 display=:${CTI_E2E_DISPLAY:-99}
 Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb=$!
-trap 'kill $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $xvfb 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true' EXIT
 export DISPLAY=$display
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 
+# The tests' own exit status is written to a file: dbus-run-session sometimes reports the
+# teardown of the session bus instead of its child's status.
+echo 1 > "$work/status"
 dbus-run-session -- bash -c '
   tauri-driver --port 4444 >"'"$work"'/tauri-driver.log" 2>&1 &
   driver=$!
@@ -28,5 +31,7 @@ dbus-run-session -- bash -c '
   node --test --test-concurrency=1 tests/e2e/*.test.mjs || status=$?
   kill $driver 2>/dev/null || true
   if [ $status -ne 0 ]; then echo "--- tauri-driver log ---"; tail -50 "'"$work"'/tauri-driver.log"; fi
-  exit $status
-'
+  echo "e2e: node exited $status"; echo $status > "'"$work"'/status"
+' || true
+status=$(cat "$work/status")
+exit "$status"

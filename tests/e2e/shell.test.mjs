@@ -19,9 +19,7 @@ test('window shows the panel and switches language', async () => {
 
     await (await session.find('[data-testid="tab-settings"]')).click();
     const select = await session.waitFor('[data-testid="language-select"]');
-    await session.execute(
-      `const s = document.querySelector('[data-testid="language-select"]'); s.value = 'ru'; s.dispatchEvent(new Event('change'));`,
-    );
+    await (await session.find('[data-testid="language-select"] option[value="ru"]')).click();
     await session.waitForText('header h1', 'CTI-панель');
     const ru = await session.findAll('nav button');
     assert.deepEqual(await Promise.all(ru.map((t) => t.text())), NAV_RU);

@@ -1,10 +1,17 @@
 // A small W3C WebDriver client over fetch, enough to drive the app through tauri-driver.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecc';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 export class WebDriverError extends Error {}
+
+function elementId(v) {
+  const id = v?.[ELEMENT] ?? v?.ELEMENT;
+  if (!id) throw new WebDriverError(`no element in reply: ${JSON.stringify(v)}`);
+  return id;
+}
 
 export class Session {
   constructor(base, id) {
@@ -36,12 +43,12 @@ export class Session {
 
   async find(css) {
     const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
-    return new Element(this, v[ELEMENT]);
+    return new Element(this, elementId(v));
   }
 
   async findAll(css) {
     const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
-    return v.map((e) => new Element(this, e[ELEMENT]));
+    return v.map((e) => new Element(this, elementId(e)));
   }
 
   /** Wait until `css` matches an element (and `pred(el)` holds); returns it. */
@@ -78,10 +85,12 @@ export class Session {
     return this.cmd('POST', '/execute/sync', { script, args });
   }
 
+  /** Screenshot of the X display the window is on (WebKitWebDriver's own screenshot hangs
+   * under Xvfb without compositing, so the display is captured with ImageMagick's `import`). */
   async screenshot(file) {
-    const b64 = await this.cmd('GET', '/screenshot');
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, Buffer.from(b64, 'base64'));
+    await new Promise((r) => setTimeout(r, 150)); // let the last frame paint
+    execFileSync('import', ['-window', 'root', file], { env: process.env, timeout: 15000 });
   }
 
   title() {
