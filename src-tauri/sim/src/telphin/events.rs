@@ -175,11 +175,22 @@ pub(crate) fn render(ctx: &SimContext, st: &TelphinState, ev: &WorldEvent) -> Ve
                     });
                 }
             }
-            st.lock().caller_events.retain(|(id, _)| id != &call.id);
+            forget_call(st, call);
         }
         _ => {}
     }
     out
+}
+
+/// Drop what the Telphin state kept about an ended call (its events are rendered by now).
+fn forget_call(st: &TelphinState, call: &Call) {
+    let mut inner = st.lock();
+    inner.caller_events.retain(|(id, _)| id != &call.id);
+    inner.callbacks.remove(&call.id);
+    inner.park_generation.remove(&call.id);
+    for leg in &call.legs {
+        inner.leg_roles.remove(&leg.id);
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {
