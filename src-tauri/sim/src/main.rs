@@ -138,13 +138,15 @@ async fn main() -> ExitCode {
             }
         ),
     };
+    // Load mode runs its own scenario, seeded by the simulator's seed.
+    let seed = if load.is_some() { None } else { scenario.seed };
     let mut handle = match load {
         Some(profile) => scenario::run_load(sim.ctx.clone(), profile),
         None => scenario::run(sim.ctx.clone(), scenario.clone()),
     };
     // The scenario installs its directory first; give it a moment so the listing is complete.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    print_connect_info(&sim, &title, scenario.seed);
+    print_connect_info(&sim, &title, seed);
 
     let mut finished = false;
     loop {
