@@ -125,6 +125,8 @@ pub struct ScenarioRunner {
     runs: BTreeMap<u64, CallRun>,
     next_run: u64,
     generated: u64,
+    /// When the generator's first call started.
+    generator_start: i64,
     report: ScenarioReport,
 }
 
@@ -166,11 +168,13 @@ impl ScenarioRunner {
             runs: BTreeMap::new(),
             next_run: 0,
             generated: 0,
+            generator_start: 0,
             report: ScenarioReport::default(),
         };
         runner.schedule_cycle(0, 0);
         if let Some(g) = &runner.scenario.generator {
             let start = g.start.pick(&mut runner.rng);
+            runner.generator_start = start;
             runner.push(start, Job::Generate);
         }
         runner
@@ -340,7 +344,9 @@ impl ScenarioRunner {
             self.ctx.world.forget_ended_calls(KEEP_ENDED_CALLS);
         }
         let next = match g.rate {
-            Some(rate) => g.start.min_ms + (self.generated as f64 * 1000.0 / rate).round() as i64,
+            Some(rate) => {
+                self.generator_start + (self.generated as f64 * 1000.0 / rate).round() as i64
+            }
             None => self.now_ms + g.interval.pick(&mut self.rng).max(1),
         };
         let more = g.count.is_none_or(|c| self.generated < c)
