@@ -14,11 +14,17 @@ use serde_json::Value;
 
 /// Cases per property: `default`, or `PROPTEST_CASES` for a deeper run (e.g. 10000 nightly).
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn opts() -> DecodeOptions {
-    DecodeOptions { tz: chrono_tz::Europe::Moscow, received_ms: 1 }
+    DecodeOptions {
+        tz: chrono_tz::Europe::Moscow,
+        received_ms: 1,
+    }
 }
 
 /// Any string, biased towards the characters that matter to XML, JSON and query strings.
@@ -35,19 +41,39 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         text().prop_map(Value::from),
         "20[0-9]{2}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]".prop_map(Value::from),
     ]
 }
 
 const KEYS: [&str; 13] = [
-    "SessionID", "HookType", "StartTime", "StartDuration", "EndTime", "Duration", "ResultCode",
-    "CityNumber", "Caller", "Called", "Redirecting", "sessionid", "Extra",
+    "SessionID",
+    "HookType",
+    "StartTime",
+    "StartDuration",
+    "EndTime",
+    "Duration",
+    "ResultCode",
+    "CityNumber",
+    "Caller",
+    "Called",
+    "Redirecting",
+    "sessionid",
+    "Extra",
 ];
 const HOOKS: [&str; 9] = [
-    "CreateIncCall", "AttemptIncCallBegin", "ChangeIncCall", "AttemptIncCallEnd", "EndIncCall",
-    "MissedIncCall", "CreateOutCall", "EndOutCall", "Bogus",
+    "CreateIncCall",
+    "AttemptIncCallBegin",
+    "ChangeIncCall",
+    "AttemptIncCallEnd",
+    "EndIncCall",
+    "MissedIncCall",
+    "CreateOutCall",
+    "EndOutCall",
+    "Bogus",
 ];
 
 /// A hook-shaped JSON object: known keys with arbitrary values.
@@ -57,28 +83,60 @@ fn hook_object() -> impl Strategy<Value = Value> {
         2 => proptest::sample::select(HOOKS.to_vec()).prop_map(Value::from),
         1 => prop::collection::vec(json_leaf(), 0..3).prop_map(Value::from),
     ];
-    prop::collection::btree_map(proptest::sample::select(KEYS.to_vec()), value, 0..12).prop_map(|m| {
-        Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-    })
+    prop::collection::btree_map(proptest::sample::select(KEYS.to_vec()), value, 0..12)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
 }
 
 const FIELDS: [&str; 16] = [
-    "EventType", "CallID", "SubCallID", "CallAPIID", "CallerIDNum", "CallerIDName", "CalledDID",
-    "CalledExtension", "CalledExtensionID", "CallStatus", "CallFlow", "EventTime", "Duration",
-    "RecID", "Bridged", "var",
+    "EventType",
+    "CallID",
+    "SubCallID",
+    "CallAPIID",
+    "CallerIDNum",
+    "CallerIDName",
+    "CalledDID",
+    "CalledExtension",
+    "CalledExtensionID",
+    "CallStatus",
+    "CallFlow",
+    "EventTime",
+    "Duration",
+    "RecID",
+    "Bridged",
+    "var",
 ];
-const EVENT_TYPES: [&str; 8] = ["dial-in", "dial-out", "answer", "hangup", "message-in", "call_interactive", "x", ""];
+const EVENT_TYPES: [&str; 8] = [
+    "dial-in",
+    "dial-out",
+    "answer",
+    "hangup",
+    "message-in",
+    "call_interactive",
+    "x",
+    "",
+];
 
 /// A query string with Telphin field names and arbitrary values (percent-encoded or raw).
 fn query() -> impl Strategy<Value = String> {
-    let value = prop_oneof![text(), proptest::sample::select(EVENT_TYPES.to_vec()).prop_map(String::from), "[0-9]{0,20}"];
-    let pair = (proptest::sample::select(FIELDS.to_vec()), value, any::<bool>()).prop_map(|(k, v, encode)| {
-        if encode {
-            url::form_urlencoded::Serializer::new(String::new()).append_pair(k, &v).finish()
-        } else {
-            format!("{k}={v}")
-        }
-    });
+    let value = prop_oneof![
+        text(),
+        proptest::sample::select(EVENT_TYPES.to_vec()).prop_map(String::from),
+        "[0-9]{0,20}"
+    ];
+    let pair = (
+        proptest::sample::select(FIELDS.to_vec()),
+        value,
+        any::<bool>(),
+    )
+        .prop_map(|(k, v, encode)| {
+            if encode {
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair(k, &v)
+                    .finish()
+            } else {
+                format!("{k}={v}")
+            }
+        });
     prop_oneof![
         3 => prop::collection::vec(pair, 0..14).prop_map(|v| v.join("&")),
         1 => text(),
@@ -97,15 +155,33 @@ fn action() -> impl Strategy<Value = Action> {
         (text(), text()).prop_map(|(name, value)| Action::SetVar { name, value }),
         (text(), text()).prop_map(|(context, option)| Action::Jump { context, option }),
         (opt_text(), opt_text()).prop_map(|(name, number)| Action::SetCaller { name, number }),
-        (text(), prop::option::of(prop_oneof![Just(PlayMode::Foreground), Just(PlayMode::Background)]), opt_text())
-            .prop_map(|(file, mode, digitvar)| Action::PlaySound { file, mode, digitvar }),
+        (
+            text(),
+            prop::option::of(prop_oneof![
+                Just(PlayMode::Foreground),
+                Just(PlayMode::Background)
+            ]),
+            opt_text()
+        )
+            .prop_map(|(file, mode, digitvar)| Action::PlaySound {
+                file,
+                mode,
+                digitvar
+            }),
         (
             prop::collection::vec(prop_oneof![text(), "[^,]{1,12}"], 0..4),
             prop::option::of(any::<bool>()),
             prop::option::of(any::<u32>()),
             prop::option::of(any::<bool>())
         )
-            .prop_map(|(numbers, is_final, timeout, early_media)| Action::SimpleTransfer { numbers, is_final, timeout, early_media }),
+            .prop_map(
+                |(numbers, is_final, timeout, early_media)| Action::SimpleTransfer {
+                    numbers,
+                    is_final,
+                    timeout,
+                    early_media
+                }
+            ),
     ]
 }
 
@@ -183,30 +259,63 @@ proptest! {
 /// one with 200 or 400 (XML for Call Interactive) and keeps serving.
 #[test]
 fn the_listener_never_falls_over() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (listener, _sink) = rt.block_on(hooks_support::start(hooks_support::config()));
     let urls = listener.urls();
     let client = hooks_support::http();
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 300, ..ProptestConfig::default() });
-    let strategy = (prop::collection::vec(any::<u8>(), 0..512), hook_object(), query(), any::<bool>());
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 300,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        prop::collection::vec(any::<u8>(), 0..512),
+        hook_object(),
+        query(),
+        any::<bool>(),
+    );
     runner
         .run(&strategy, |(bytes, obj, q, post)| {
             rt.block_on(async {
-                let raw = client.post(&urls.calls).body(bytes.clone()).send().await.unwrap();
-                prop_assert!(matches!(raw.status().as_u16(), 200 | 400), "{}", raw.status());
+                let raw = client
+                    .post(&urls.calls)
+                    .body(bytes.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                prop_assert!(
+                    matches!(raw.status().as_u16(), 200 | 400),
+                    "{}",
+                    raw.status()
+                );
                 let shaped = client.post(&urls.calls).json(&obj).send().await.unwrap();
-                prop_assert!(matches!(shaped.status().as_u16(), 200 | 400), "{}", shaped.status());
+                prop_assert!(
+                    matches!(shaped.status().as_u16(), 200 | 400),
+                    "{}",
+                    shaped.status()
+                );
                 for base in [&urls.telphin, &urls.ivr] {
                     let mut url = url::Url::parse(base).unwrap();
                     url.set_query(Some(&q));
                     let resp = if post {
-                        client.post(url.as_str()).body(bytes.clone()).send().await.unwrap()
+                        client
+                            .post(url.as_str())
+                            .body(bytes.clone())
+                            .send()
+                            .await
+                            .unwrap()
                     } else {
                         client.get(url).send().await.unwrap()
                     };
                     let status = resp.status().as_u16();
                     prop_assert!(matches!(status, 200 | 400), "{}", status);
-                    let xml = resp.headers().get("content-type").is_some_and(|c| c == "application/xml");
+                    let xml = resp
+                        .headers()
+                        .get("content-type")
+                        .is_some_and(|c| c == "application/xml");
                     let body = resp.text().await.unwrap();
                     if base == &urls.ivr && status == 200 {
                         prop_assert!(xml);

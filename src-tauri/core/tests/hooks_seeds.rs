@@ -43,7 +43,13 @@ async fn seed_004_examples_become_events_and_the_truncated_one_is_rejected() {
     // 2021-01-28 14:15:22 Moscow time.
     assert_eq!(create.at_ms, 1_611_832_522_000);
     match &create.kind {
-        CallEventKind::Created { direction, from, to, did, via } => {
+        CallEventKind::Created {
+            direction,
+            from,
+            to,
+            did,
+            via,
+        } => {
             assert_eq!(*direction, Direction::Inbound);
             assert_eq!(from.number, "9582412128");
             assert_eq!(to.number, "4950665310");
@@ -52,10 +58,14 @@ async fn seed_004_examples_become_events_and_the_truncated_one_is_rejected() {
         }
         k => panic!("{k:?}"),
     }
-    assert!(matches!(&events[1].kind, CallEventKind::LegRinging { party, .. } if party.number == "80052002651"));
+    assert!(
+        matches!(&events[1].kind, CallEventKind::LegRinging { party, .. } if party.number == "80052002651")
+    );
     assert_eq!(events[1].at_ms, 1_611_832_530_000);
     assert_eq!(events[2].call_id, "13f225e3-e449-4576-94de-50bb59064f46");
-    assert!(matches!(&events[2].kind, CallEventKind::Answered { by, .. } if by.number == "800774994086005"));
+    assert!(
+        matches!(&events[2].kind, CallEventKind::Answered { by, .. } if by.number == "800774994086005")
+    );
     match &events[3].kind {
         CallEventKind::Ended { result, talk_secs } => {
             assert_eq!(result.code, "200");
@@ -108,11 +118,17 @@ async fn seed_000_answer_event_by_get_as_written_and_by_post() {
     let e = &events[0];
     assert_eq!(e.source, Source::Telphin);
     assert_eq!(e.call_id, "c69226e0a64e11eaa0086fd86d94a0e0");
-    assert_eq!(e.control_id.as_deref(), Some("3232240860-37b98fb2-a66c-11ea-ae69-6fd86d94a0e0"));
+    assert_eq!(
+        e.control_id.as_deref(),
+        Some("3232240860-37b98fb2-a66c-11ea-ae69-6fd86d94a0e0")
+    );
     assert_eq!(e.at_ms, 1_591_266_790_576);
     match &e.kind {
         CallEventKind::Answered { leg_id, by } => {
-            assert_eq!(leg_id.as_deref(), Some("34414-c8874b88a64e11eaa0406fd86d94a0e0"));
+            assert_eq!(
+                leg_id.as_deref(),
+                Some("34414-c8874b88a64e11eaa0406fd86d94a0e0")
+            );
             assert_eq!(by.number, "022*341");
             assert_eq!(by.extension_id.as_deref(), Some("34414"));
         }
@@ -138,12 +154,30 @@ async fn seed_000_answer_event_by_get_as_written_and_by_post() {
 fn seed_001_rules() -> Vec<(&'static str, Vec<Action>)> {
     vec![
         ("seed001_hangup.xml", vec![Action::Hangup]),
-        ("seed001_pause.xml", vec![Action::Pause { length: Some(15) }]),
-        ("seed001_setvar.xml", vec![Action::SetVar { name: "transferDestination".into(), value: "09897987".into() }]),
-        ("seed001_jump.xml", vec![Action::Jump { context: "3".into(), option: "start".into() }]),
+        (
+            "seed001_pause.xml",
+            vec![Action::Pause { length: Some(15) }],
+        ),
+        (
+            "seed001_setvar.xml",
+            vec![Action::SetVar {
+                name: "transferDestination".into(),
+                value: "09897987".into(),
+            }],
+        ),
+        (
+            "seed001_jump.xml",
+            vec![Action::Jump {
+                context: "3".into(),
+                option: "start".into(),
+            }],
+        ),
         (
             "seed001_setcaller.xml",
-            vec![Action::SetCaller { name: Some("callerName".into()), number: Some("92992".into()) }],
+            vec![Action::SetCaller {
+                name: Some("callerName".into()),
+                number: Some("92992".into()),
+            }],
         ),
         (
             "seed001_playsound.xml",
@@ -179,13 +213,19 @@ async fn seed_001_request_by_get_and_post_gets_each_seed_reply() {
         .into_iter()
         .map(|(file, actions)| IvrRule {
             id: file.into(),
-            when: vec![Condition::Variable { name: "example".into(), test: TextTest::Equals(file.into()) }],
+            when: vec![Condition::Variable {
+                name: "example".into(),
+                test: TextTest::Equals(file.into()),
+            }],
             actions,
             ..Default::default()
         })
         .collect();
     let mut cfg = config();
-    cfg.ivr = IvrSettings { rules, ..Default::default() };
+    cfg.ivr = IvrSettings {
+        rules,
+        ..Default::default()
+    };
     let (listener, sink) = start(cfg).await;
     let query = fixture("seed001_request.query");
     let url = listener.urls().ivr;
@@ -194,16 +234,29 @@ async fn seed_001_request_by_get_and_post_gets_each_seed_reply() {
         for post in [false, true] {
             let req = if post {
                 // POST: the call parameters in the body, the URL's own parameter in the query.
-                client.post(format!("{url}?example={file}")).header("content-type", "application/x-www-form-urlencoded").body(query.clone())
+                client
+                    .post(format!("{url}?example={file}"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(query.clone())
             } else {
                 client.get(format!("{url}?example={file}&{query}"))
             };
             let resp = req.send().await.unwrap();
             assert_eq!(resp.status(), 200, "{file}");
-            let ct = resp.headers().get("content-type").unwrap().to_str().unwrap().to_string();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
             assert!(ct.starts_with("application/xml"), "{ct}");
             let xml = resp.text().await.unwrap();
-            assert_eq!(validate_xml(&xml).unwrap(), actions, "{file} post={post}: {xml}");
+            assert_eq!(
+                validate_xml(&xml).unwrap(),
+                actions,
+                "{file} post={post}: {xml}"
+            );
         }
     }
     // Without the variable no rule matches: the default, empty reply.
@@ -213,16 +266,27 @@ async fn seed_001_request_by_get_and_post_gets_each_seed_reply() {
 
     // Each request became a call-in-IVR event (once per call) and an IVR step.
     let events = sink.events();
-    let created: Vec<_> = events.iter().filter(|e| matches!(e.kind, CallEventKind::Created { .. })).collect();
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e.kind, CallEventKind::Created { .. }))
+        .collect();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].call_id, "5205dc5cc5a411e5ab9eb3691b90ea15");
-    assert_eq!(created[0].control_id.as_deref(), Some("3584705175:5205dc5cc5a411e5ab9eb3691b90ea15"));
-    let steps = events.iter().filter(|e| matches!(e.kind, CallEventKind::Ivr { .. })).count();
+    assert_eq!(
+        created[0].control_id.as_deref(),
+        Some("3584705175:5205dc5cc5a411e5ab9eb3691b90ea15")
+    );
+    let steps = events
+        .iter()
+        .filter(|e| matches!(e.kind, CallEventKind::Ivr { .. }))
+        .count();
     // GET and POST of one example carry the same parameters: the second is a duplicate.
     assert_eq!(steps, seed_001_rules().len() + 1);
     assert!(events.iter().all(|e| e.source == Source::CallInteractive));
     // The inspector keeps the XML replies.
     let entries = listener.inspector().entries();
-    assert!(entries.iter().any(|e| e.reply_body.contains("<SimpleTransfer final=\"no\" timeout=\"20\">NUM1,NUM2</SimpleTransfer>")));
+    assert!(entries.iter().any(|e| e
+        .reply_body
+        .contains("<SimpleTransfer final=\"no\" timeout=\"20\">NUM1,NUM2</SimpleTransfer>")));
     listener.shutdown().await;
 }

@@ -10,18 +10,31 @@ use std::time::Duration;
 
 use cti_core::hooks::{Action, CallHook, Condition, IvrRule, IvrSettings, PlayMode, TextTest};
 use cti_core::model::{CallEvent, CallEventKind, Direction as CoreDirection, Outcome};
-use cti_sim::telphin::{start_call_interactive, CiAction, CiEnd, CiOption, CiSimConfig, TelphinSimConfig};
+use cti_sim::telphin::{
+    start_call_interactive, CiAction, CiEnd, CiOption, CiSimConfig, TelphinSimConfig,
+};
 use cti_sim::webhooks::{session_id, WebhookSimConfig};
 use cti_sim::world::{Direction, HuntMode, HuntOutcome, HuntPlan, MemberResponse};
 use cti_sim::{Sim, SimConfig};
 use hooks_support::{config, start, TestSink};
 
 async fn sim_for(calls_url: String) -> Sim {
-    sim_with(WebhookSimConfig { url: Some(calls_url), retry_backoff_ms: 100, ..Default::default() }).await
+    sim_with(WebhookSimConfig {
+        url: Some(calls_url),
+        retry_backoff_ms: 100,
+        ..Default::default()
+    })
+    .await
 }
 
 async fn sim_with(webhooks: WebhookSimConfig) -> Sim {
-    Sim::start(SimConfig { speed: 60.0, webhooks, ..Default::default() }).await.unwrap()
+    Sim::start(SimConfig {
+        speed: 60.0,
+        webhooks,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
 }
 
 fn of_call<'a>(events: &'a [CallEvent], call: &str) -> Vec<&'a CallEvent> {
@@ -29,7 +42,9 @@ fn of_call<'a>(events: &'a [CallEvent], call: &str) -> Vec<&'a CallEvent> {
 }
 
 fn ended(events: &[&CallEvent]) -> bool {
-    events.iter().any(|e| matches!(e.kind, CallEventKind::Ended { .. }))
+    events
+        .iter()
+        .any(|e| matches!(e.kind, CallEventKind::Ended { .. }))
 }
 
 /// Kinds of one call's events, as comparable text: `created inbound`, `ringing 101`, …
@@ -37,11 +52,17 @@ fn summary(events: &[&CallEvent]) -> BTreeSet<String> {
     events
         .iter()
         .map(|e| match &e.kind {
-            CallEventKind::Created { direction, from, .. } => format!("created {} {}", direction.as_str(), from.number),
+            CallEventKind::Created {
+                direction, from, ..
+            } => format!("created {} {}", direction.as_str(), from.number),
             CallEventKind::LegRinging { party, .. } => format!("ringing {}", party.number),
-            CallEventKind::LegEnded { leg_id, result } => format!("leg ended {leg_id} {}", result.code),
+            CallEventKind::LegEnded { leg_id, result } => {
+                format!("leg ended {leg_id} {}", result.code)
+            }
             CallEventKind::Answered { by, .. } => format!("answered {}", by.number),
-            CallEventKind::Ended { result, .. } => format!("ended {} {}", result.code, result.outcome.as_str()),
+            CallEventKind::Ended { result, .. } => {
+                format!("ended {} {}", result.code, result.outcome.as_str())
+            }
             other => format!("{other:?}"),
         })
         .collect()
@@ -51,14 +72,27 @@ fn summary(events: &[&CallEvent]) -> BTreeSet<String> {
 /// 30 simulated seconds of talk. Returns the SessionID.
 async fn answered_call(sim: &Sim) -> String {
     let w = sim.world();
-    let call = w.create_call(Direction::Inbound, "79001234567", Some("Ivan"), "200", Some("74950000000"));
+    let call = w.create_call(
+        Direction::Inbound,
+        "79001234567",
+        Some("Ivan"),
+        "200",
+        Some("74950000000"),
+    );
     let plan = HuntPlan::new(
         HuntMode::Parallel,
-        [("101", MemberResponse::Answer { after_ms: 3_000 }), ("102", MemberResponse::NoAnswer), ("103", MemberResponse::Busy)],
+        [
+            ("101", MemberResponse::Answer { after_ms: 3_000 }),
+            ("102", MemberResponse::NoAnswer),
+            ("103", MemberResponse::Busy),
+        ],
         20_000,
     );
     let outcome = w.hunt(&call.id, plan).await.unwrap();
-    assert!(matches!(outcome, HuntOutcome::Answered { ref target, .. } if target == "101"), "{outcome:?}");
+    assert!(
+        matches!(outcome, HuntOutcome::Answered { ref target, .. } if target == "101"),
+        "{outcome:?}"
+    );
     w.clock().sleep(Duration::from_secs(30)).await;
     w.hangup(&call.id, "200").unwrap();
     session_id(&call.id)
@@ -89,27 +123,71 @@ async fn answered_missed_and_outgoing_calls_give_the_right_events() {
 
     // Answered, parallel hunting.
     let answered = answered_call(&sim).await;
-    let events = sink.wait_events("the answered call", |e| ended(&of_call(e, &answered))).await;
+    let events = sink
+        .wait_events("the answered call", |e| ended(&of_call(e, &answered)))
+        .await;
     let mine = of_call(&events, &answered);
     assert_eq!(summary(&mine), answered_summary());
-    let rings = mine.iter().filter(|e| matches!(e.kind, CallEventKind::LegRinging { .. })).count();
+    let rings = mine
+        .iter()
+        .filter(|e| matches!(e.kind, CallEventKind::LegRinging { .. }))
+        .count();
     assert_eq!(rings, 3, "one AttemptIncCallBegin per hunted number");
-    let created = mine.iter().find(|e| matches!(e.kind, CallEventKind::Created { .. })).unwrap();
-    assert!(matches!(&created.kind, CallEventKind::Created { did: Some(d), .. } if d == "74950000000"));
-    let call = w.all_calls().into_iter().find(|c| session_id(&c.id) == answered).unwrap();
+    let created = mine
+        .iter()
+        .find(|e| matches!(e.kind, CallEventKind::Created { .. }))
+        .unwrap();
+    assert!(
+        matches!(&created.kind, CallEventKind::Created { did: Some(d), .. } if d == "74950000000")
+    );
+    let call = w
+        .all_calls()
+        .into_iter()
+        .find(|c| session_id(&c.id) == answered)
+        .unwrap();
     // Timestamps: Moscow wall clock to the second, read back as the same instants.
-    assert!((created.at_ms - call.created_ms).abs() < 1_000, "{} vs {}", created.at_ms, call.created_ms);
-    match &mine.iter().find(|e| matches!(e.kind, CallEventKind::Ended { .. })).unwrap().kind {
-        CallEventKind::Ended { talk_secs: Some(t), .. } => assert!((29..=31).contains(t), "talk {t}"),
+    assert!(
+        (created.at_ms - call.created_ms).abs() < 1_000,
+        "{} vs {}",
+        created.at_ms,
+        call.created_ms
+    );
+    match &mine
+        .iter()
+        .find(|e| matches!(e.kind, CallEventKind::Ended { .. }))
+        .unwrap()
+        .kind
+    {
+        CallEventKind::Ended {
+            talk_secs: Some(t), ..
+        } => assert!((29..=31).contains(t), "talk {t}"),
         k => panic!("{k:?}"),
     }
 
     // Missed, sequential hunting: nobody answers.
-    let call = w.create_call(Direction::Inbound, "79007654321", None, "201", Some("74950000000"));
-    let plan = HuntPlan::new(HuntMode::Sequential, [("104", MemberResponse::NoAnswer), ("105", MemberResponse::NoAnswer)], 10_000);
-    assert_eq!(w.hunt(&call.id, plan).await.unwrap(), HuntOutcome::Unanswered { code: "304".into() });
+    let call = w.create_call(
+        Direction::Inbound,
+        "79007654321",
+        None,
+        "201",
+        Some("74950000000"),
+    );
+    let plan = HuntPlan::new(
+        HuntMode::Sequential,
+        [
+            ("104", MemberResponse::NoAnswer),
+            ("105", MemberResponse::NoAnswer),
+        ],
+        10_000,
+    );
+    assert_eq!(
+        w.hunt(&call.id, plan).await.unwrap(),
+        HuntOutcome::Unanswered { code: "304".into() }
+    );
     let missed = session_id(&call.id);
-    let events = sink.wait_events("the missed call", |e| ended(&of_call(e, &missed))).await;
+    let events = sink
+        .wait_events("the missed call", |e| ended(&of_call(e, &missed)))
+        .await;
     let expected: BTreeSet<String> = [
         "created inbound 79007654321",
         "ringing 104",
@@ -129,11 +207,17 @@ async fn answered_missed_and_outgoing_calls_give_the_right_events() {
     w.answer(&call.id, &leg).unwrap();
     w.hangup(&call.id, "200").unwrap();
     let out = session_id(&call.id);
-    let events = sink.wait_events("the outgoing call", |e| ended(&of_call(e, &out))).await;
+    let events = sink
+        .wait_events("the outgoing call", |e| ended(&of_call(e, &out)))
+        .await;
     let mine = of_call(&events, &out);
     assert_eq!(mine.len(), 2);
-    assert!(matches!(&mine[0].kind, CallEventKind::Created { direction: CoreDirection::Outbound, to, .. } if to.number == "74951234567"));
-    assert!(matches!(&mine[1].kind, CallEventKind::Ended { result, .. } if result.outcome == Outcome::Answered));
+    assert!(
+        matches!(&mine[0].kind, CallEventKind::Created { direction: CoreDirection::Outbound, to, .. } if to.number == "74951234567")
+    );
+    assert!(
+        matches!(&mine[1].kind, CallEventKind::Ended { result, .. } if result.outcome == Outcome::Answered)
+    );
 
     assert!(listener.rejected().is_empty(), "{:?}", listener.rejected());
     assert_eq!(sink.duplicates(), 0);
@@ -148,7 +232,11 @@ async fn duplicated_and_reordered_deliveries_give_the_same_events_once() {
     sim.faults().set_webhook_duplicates(2);
     sim.faults().set_webhook_reorder(true);
     let session = answered_call(&sim).await;
-    let events = sink.wait_events("the call", |e| ended(&of_call(e, &session)) && of_call(e, &session).len() >= 8).await;
+    let events = sink
+        .wait_events("the call", |e| {
+            ended(&of_call(e, &session)) && of_call(e, &session).len() >= 8
+        })
+        .await;
     let mine = of_call(&events, &session);
     assert_eq!(summary(&mine), answered_summary());
     assert_eq!(mine.len(), 8, "each event stored once");
@@ -162,7 +250,11 @@ async fn duplicated_and_reordered_deliveries_give_the_same_events_once() {
     let first = listener.inspector().entries().into_iter().next().unwrap();
     let hooks = cti_core::hooks::parse_call_hooks(first.body.as_bytes()).unwrap();
     assert_eq!(hooks[0].hook_type.as_str(), "EndIncCall");
-    assert!(listener.inspector().entries().iter().all(|e| e.status == 200));
+    assert!(listener
+        .inspector()
+        .entries()
+        .iter()
+        .all(|e| e.status == 200));
     sim.shutdown();
     listener.shutdown().await;
 }
@@ -180,14 +272,23 @@ async fn the_sender_retries_while_the_store_fails() {
     })
     .await;
     sink.fail.store(true, std::sync::atomic::Ordering::SeqCst);
-    let call = sim.world().create_call(Direction::Inbound, "1", None, "101", None);
+    let call = sim
+        .world()
+        .create_call(Direction::Inbound, "1", None, "101", None);
     let session = session_id(&call.id);
     // The first attempt is refused with 503; then the store recovers.
     listener_wait_rejected(&listener).await;
     sink.fail.store(false, std::sync::atomic::Ordering::SeqCst);
-    let events = sink.wait_events("the retried hook", |e| !of_call(e, &session).is_empty()).await;
-    assert!(matches!(of_call(&events, &session)[0].kind, CallEventKind::Created { .. }));
-    let hook: CallHook = cti_core::hooks::parse_call_hooks(listener.rejected()[0].body.as_bytes()).unwrap().remove(0);
+    let events = sink
+        .wait_events("the retried hook", |e| !of_call(e, &session).is_empty())
+        .await;
+    assert!(matches!(
+        of_call(&events, &session)[0].kind,
+        CallEventKind::Created { .. }
+    ));
+    let hook: CallHook = cti_core::hooks::parse_call_hooks(listener.rejected()[0].body.as_bytes())
+        .unwrap()
+        .remove(0);
     assert_eq!(hook.session_id, session);
     sim.shutdown();
     listener.shutdown().await;
@@ -196,14 +297,20 @@ async fn the_sender_retries_while_the_store_fails() {
 async fn listener_wait_rejected(listener: &cti_core::hooks::ListenerHandle) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while listener.rejected().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no rejected delivery");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no rejected delivery"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(listener.rejected()[0].status, 503);
 }
 
 fn var(name: &str, value: &str) -> Condition {
-    Condition::Variable { name: name.into(), test: TextTest::Equals(value.into()) }
+    Condition::Variable {
+        name: name.into(),
+        test: TextTest::Equals(value.into()),
+    }
 }
 
 fn ivr_rules() -> IvrSettings {
@@ -213,8 +320,14 @@ fn ivr_rules() -> IvrSettings {
                 id: "start".into(),
                 when: vec![var("step", "start")],
                 actions: vec![
-                    Action::SetVar { name: "lang".into(), value: "ru".into() },
-                    Action::Jump { context: "3".into(), option: "menu".into() },
+                    Action::SetVar {
+                        name: "lang".into(),
+                        value: "ru".into(),
+                    },
+                    Action::Jump {
+                        context: "3".into(),
+                        option: "menu".into(),
+                    },
                 ],
                 ..Default::default()
             },
@@ -222,18 +335,35 @@ fn ivr_rules() -> IvrSettings {
                 id: "menu".into(),
                 when: vec![var("step", "menu"), var("lang", "ru")],
                 actions: vec![
-                    Action::PlaySound { file: "menu-ru.wav".into(), mode: Some(PlayMode::Background), digitvar: Some("choice".into()) },
-                    Action::Jump { context: "3".into(), option: "route".into() },
+                    Action::PlaySound {
+                        file: "menu-ru.wav".into(),
+                        mode: Some(PlayMode::Background),
+                        digitvar: Some("choice".into()),
+                    },
+                    Action::Jump {
+                        context: "3".into(),
+                        option: "route".into(),
+                    },
                 ],
                 ..Default::default()
             },
             IvrRule {
                 id: "sales".into(),
                 when: vec![var("step", "route"), var("choice", "2")],
-                actions: vec![Action::SimpleTransfer { numbers: vec!["102".into()], is_final: Some(true), timeout: Some(20), early_media: None }],
+                actions: vec![Action::SimpleTransfer {
+                    numbers: vec!["102".into()],
+                    is_final: Some(true),
+                    timeout: Some(20),
+                    early_media: None,
+                }],
                 ..Default::default()
             },
-            IvrRule { id: "other".into(), when: vec![var("step", "route")], actions: vec![Action::Hangup], ..Default::default() },
+            IvrRule {
+                id: "other".into(),
+                when: vec![var("step", "route")],
+                actions: vec![Action::Hangup],
+                ..Default::default()
+            },
         ],
         ..Default::default()
     }
@@ -251,8 +381,18 @@ async fn the_simulated_ivr_executes_the_xml_our_rules_produce() {
         telphin: TelphinSimConfig {
             call_interactive: CiSimConfig {
                 options: vec![
-                    CiOption { context: "3".into(), option: "menu".into(), url: format!("{ivr}?step=menu&lang=$lang"), method: "GET".into() },
-                    CiOption { context: "3".into(), option: "route".into(), url: format!("{ivr}?step=route&choice=$choice"), method: "POST".into() },
+                    CiOption {
+                        context: "3".into(),
+                        option: "menu".into(),
+                        url: format!("{ivr}?step=menu&lang=$lang"),
+                        method: "GET".into(),
+                    },
+                    CiOption {
+                        context: "3".into(),
+                        option: "route".into(),
+                        url: format!("{ivr}?step=route&choice=$choice"),
+                        method: "POST".into(),
+                    },
                 ],
                 default_digits: Some("2".into()),
                 ..Default::default()
@@ -264,16 +404,40 @@ async fn the_simulated_ivr_executes_the_xml_our_rules_produce() {
     .await
     .unwrap();
     let w = sim.world();
-    let call = w.create_call(Direction::Inbound, "79001234567", Some("Ivan"), "800", Some("74950000000"));
+    let call = w.create_call(
+        Direction::Inbound,
+        "79001234567",
+        Some("Ivan"),
+        "800",
+        Some("74950000000"),
+    );
     let leg = w.ring(&call.id, "800").unwrap();
     w.answer(&call.id, &leg).unwrap();
 
-    let outcome = start_call_interactive(&sim.ctx, &call.id, "34450", &format!("{ivr}?step=start"), "GET").await.unwrap();
-    assert_eq!(outcome.end, CiEnd::Transferred { to: "102".into() }, "{outcome:#?}");
+    let outcome = start_call_interactive(
+        &sim.ctx,
+        &call.id,
+        "34450",
+        &format!("{ivr}?step=start"),
+        "GET",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome.end,
+        CiEnd::Transferred { to: "102".into() },
+        "{outcome:#?}"
+    );
     assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
     assert_eq!(outcome.requests.len(), 3);
-    assert_eq!(outcome.variables.get("lang").map(String::as_str), Some("ru"));
-    assert_eq!(outcome.variables.get("choice").map(String::as_str), Some("2"));
+    assert_eq!(
+        outcome.variables.get("lang").map(String::as_str),
+        Some("ru")
+    );
+    assert_eq!(
+        outcome.variables.get("choice").map(String::as_str),
+        Some("2")
+    );
     let names: Vec<&str> = outcome
         .actions
         .iter()
@@ -285,8 +449,13 @@ async fn the_simulated_ivr_executes_the_xml_our_rules_produce() {
             _ => "other",
         })
         .collect();
-    assert_eq!(names, ["SetVar", "Jump", "PlaySound", "Jump", "SimpleTransfer"]);
-    assert!(matches!(&outcome.actions[2], CiAction::PlaySound { background: true, digitvar: Some(v), collected: Some(d), .. } if v == "choice" && d == "2"));
+    assert_eq!(
+        names,
+        ["SetVar", "Jump", "PlaySound", "Jump", "SimpleTransfer"]
+    );
+    assert!(
+        matches!(&outcome.actions[2], CiAction::PlaySound { background: true, digitvar: Some(v), collected: Some(d), .. } if v == "choice" && d == "2")
+    );
 
     // The listener kept each step: which rule answered, with what.
     let rules: Vec<String> = sink
@@ -298,7 +467,12 @@ async fn the_simulated_ivr_executes_the_xml_our_rules_produce() {
         })
         .collect();
     assert_eq!(rules, ["start", "menu", "sales"]);
-    let methods: Vec<String> = listener.inspector().entries().into_iter().map(|e| e.method).collect();
+    let methods: Vec<String> = listener
+        .inspector()
+        .entries()
+        .into_iter()
+        .map(|e| e.method)
+        .collect();
     assert_eq!(methods, ["GET", "GET", "POST"]);
     sim.shutdown();
     listener.shutdown().await;

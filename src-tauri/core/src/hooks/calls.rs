@@ -60,7 +60,9 @@ impl HookType {
     /// Case-insensitive.
     pub fn parse(s: &str) -> Option<HookType> {
         let s = s.trim();
-        HookType::ALL.into_iter().find(|h| h.as_str().eq_ignore_ascii_case(s))
+        HookType::ALL
+            .into_iter()
+            .find(|h| h.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -100,11 +102,14 @@ pub fn parse_call_hooks(body: &[u8]) -> Result<Vec<CallHook>, DecodeError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
     match value {
         Value::Object(map) => Ok(vec![CallHook::from_map(map)?]),
         Value::Array(items) if items.is_empty() => Err(DecodeError::Empty),
-        Value::Array(items) if items.len() > MAX_HOOKS_PER_REQUEST => Err(DecodeError::TooMany(items.len())),
+        Value::Array(items) if items.len() > MAX_HOOKS_PER_REQUEST => {
+            Err(DecodeError::TooMany(items.len()))
+        }
         Value::Array(items) => items
             .into_iter()
             .map(|v| match v {
@@ -123,11 +128,16 @@ impl CallHook {
             if let Some(v) = map.remove(name) {
                 return Some(v);
             }
-            let key = map.keys().find(|k| k.trim().eq_ignore_ascii_case(name))?.clone();
+            let key = map
+                .keys()
+                .find(|k| k.trim().eq_ignore_ascii_case(name))?
+                .clone();
             map.remove(&key)
         };
-        let session_id = text(take("SessionID"), "SessionID")?.ok_or(DecodeError::Missing("SessionID"))?;
-        let raw_type = text(take("HookType"), "HookType")?.ok_or(DecodeError::Missing("HookType"))?;
+        let session_id =
+            text(take("SessionID"), "SessionID")?.ok_or(DecodeError::Missing("SessionID"))?;
+        let raw_type =
+            text(take("HookType"), "HookType")?.ok_or(DecodeError::Missing("HookType"))?;
         let hook_type = HookType::parse(&raw_type)
             .ok_or_else(|| DecodeError::UnknownHookType(super::error::one_line(&raw_type, 64)))?;
         let hook = CallHook {
@@ -144,7 +154,10 @@ impl CallHook {
             redirecting: text(take("Redirecting"), "Redirecting")?,
             extra: BTreeMap::new(),
         };
-        Ok(CallHook { extra: map.into_iter().collect(), ..hook })
+        Ok(CallHook {
+            extra: map.into_iter().collect(),
+            ..hook
+        })
     }
 
     /// The timestamp this hook is about, raw: StartTime for the begin hooks, StartDuration for
@@ -152,7 +165,9 @@ impl CallHook {
     fn primary_time(&self) -> Option<&str> {
         let (a, b, c) = (&self.start_time, &self.start_duration, &self.end_time);
         let order = match self.hook_type {
-            HookType::CreateIncCall | HookType::AttemptIncCallBegin | HookType::CreateOutCall => [a, b, c],
+            HookType::CreateIncCall | HookType::AttemptIncCallBegin | HookType::CreateOutCall => {
+                [a, b, c]
+            }
             HookType::ChangeIncCall => [b, a, c],
             _ => [c, b, a],
         };
@@ -180,45 +195,81 @@ impl CallHook {
         ] {
             if let Some(v) = v {
                 if parse_timestamp(v, opts.tz).is_none() {
-                    return Err(DecodeError::invalid(field, format!("{v:?} is not a time like 2021-01-28 14:15:22")));
+                    return Err(DecodeError::invalid(
+                        field,
+                        format!("{v:?} is not a time like 2021-01-28 14:15:22"),
+                    ));
                 }
             }
         }
-        let at_ms = self.primary_time().and_then(|t| parse_timestamp(t, opts.tz)).unwrap_or(opts.received_ms);
+        let at_ms = self
+            .primary_time()
+            .and_then(|t| parse_timestamp(t, opts.tz))
+            .unwrap_or(opts.received_ms);
         let called = || self.called.clone().unwrap_or_default();
-        let result = |default: &str| ResultCode::from_code(self.result_code.as_deref().unwrap_or(default));
+        let result =
+            |default: &str| ResultCode::from_code(self.result_code.as_deref().unwrap_or(default));
         let kind = match self.hook_type {
             HookType::CreateIncCall | HookType::CreateOutCall => {
                 let inbound = self.hook_type == HookType::CreateIncCall;
                 let caller = self.caller.clone().ok_or(DecodeError::Missing("Caller"))?;
-                let to = self.called.clone().or_else(|| self.city_number.clone()).unwrap_or_default();
+                let to = self
+                    .called
+                    .clone()
+                    .or_else(|| self.city_number.clone())
+                    .unwrap_or_default();
                 CallEventKind::Created {
-                    direction: if inbound { Direction::Inbound } else { Direction::Outbound },
+                    direction: if inbound {
+                        Direction::Inbound
+                    } else {
+                        Direction::Outbound
+                    },
                     from: Party::number(caller),
                     to: Party::number(to),
                     did: self.city_number.clone(),
                     via: self.redirecting.clone(),
                 }
             }
-            HookType::AttemptIncCallBegin => {
-                CallEventKind::LegRinging { leg_id: called(), party: Party::number(called()) }
-            }
-            HookType::ChangeIncCall => {
-                CallEventKind::Answered { leg_id: Some(called()), by: Party::number(called()) }
-            }
-            HookType::AttemptIncCallEnd => {
-                CallEventKind::LegEnded { leg_id: called(), result: result("304") }
-            }
+            HookType::AttemptIncCallBegin => CallEventKind::LegRinging {
+                leg_id: called(),
+                party: Party::number(called()),
+            },
+            HookType::ChangeIncCall => CallEventKind::Answered {
+                leg_id: Some(called()),
+                by: Party::number(called()),
+            },
+            HookType::AttemptIncCallEnd => CallEventKind::LegEnded {
+                leg_id: called(),
+                result: result("304"),
+            },
             HookType::EndIncCall | HookType::EndOutCall => {
-                let default = if self.duration.unwrap_or(0) > 0 { "200" } else { "304" };
-                CallEventKind::Ended { result: result(default), talk_secs: self.duration }
+                let default = if self.duration.unwrap_or(0) > 0 {
+                    "200"
+                } else {
+                    "304"
+                };
+                CallEventKind::Ended {
+                    result: result(default),
+                    talk_secs: self.duration,
+                }
             }
             HookType::MissedIncCall => {
                 // The platform says the call was missed, whatever the code's own outcome.
                 let code = result("304");
-                let meaning = if code.outcome == Outcome::Missed { code.meaning } else { format!("missed: {}", code.meaning) };
-                let result = ResultCode { code: code.code, outcome: Outcome::Missed, meaning };
-                CallEventKind::Ended { result, talk_secs: self.duration }
+                let meaning = if code.outcome == Outcome::Missed {
+                    code.meaning
+                } else {
+                    format!("missed: {}", code.meaning)
+                };
+                let result = ResultCode {
+                    code: code.code,
+                    outcome: Outcome::Missed,
+                    meaning,
+                };
+                CallEventKind::Ended {
+                    result,
+                    talk_secs: self.duration,
+                }
             }
         };
         Ok(vec![CallEvent {
@@ -266,7 +317,10 @@ fn seconds(v: Option<Value>, field: &'static str) -> Result<Option<i64>, DecodeE
     match n {
         Some(n) if n >= 0 => Ok(Some(n)),
         Some(_) => Err(DecodeError::invalid(field, "must not be negative")),
-        None => Err(DecodeError::invalid(field, "expected a whole number of seconds")),
+        None => Err(DecodeError::invalid(
+            field,
+            "expected a whole number of seconds",
+        )),
     }
 }
 
@@ -275,7 +329,10 @@ mod tests {
     use super::*;
 
     fn opts() -> DecodeOptions {
-        DecodeOptions { tz: chrono_tz::Europe::Moscow, received_ms: 42 }
+        DecodeOptions {
+            tz: chrono_tz::Europe::Moscow,
+            received_ms: 42,
+        }
     }
 
     fn one(body: &str) -> CallEvent {
@@ -286,13 +343,21 @@ mod tests {
 
     #[test]
     fn create_inc_call_as_in_the_seed() {
-        let ev = one(r#"{"SessionID":"ec22","HookType":"CreateIncCall","StartTime":"2021-01-28 14:15:22",
-            "CityNumber":"4950665310","Caller":"9582412128","Called":"4950665310","Redirecting":"84950665310"}"#);
+        let ev = one(
+            r#"{"SessionID":"ec22","HookType":"CreateIncCall","StartTime":"2021-01-28 14:15:22",
+            "CityNumber":"4950665310","Caller":"9582412128","Called":"4950665310","Redirecting":"84950665310"}"#,
+        );
         assert_eq!(ev.call_id, "ec22");
         assert_eq!(ev.at_ms, 1_611_832_522_000);
         assert_eq!(ev.source, Source::Webhook);
         match ev.kind {
-            CallEventKind::Created { direction, from, to, did, via } => {
+            CallEventKind::Created {
+                direction,
+                from,
+                to,
+                did,
+                via,
+            } => {
                 assert_eq!(direction, Direction::Inbound);
                 assert_eq!(from.number, "9582412128");
                 assert_eq!(to.number, "4950665310");
@@ -301,13 +366,20 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
-        assert_eq!(ev.dedup_key, "webhook:ec22:CreateIncCall:4950665310:2021-01-28 14:15:22");
+        assert_eq!(
+            ev.dedup_key,
+            "webhook:ec22:CreateIncCall:4950665310:2021-01-28 14:15:22"
+        );
     }
 
     #[test]
     fn result_code_string_or_number() {
-        let s = one(r#"{"SessionID":"a","HookType":"EndIncCall","EndTime":"2021-01-28 18:27:19","Duration":26,"ResultCode":"200"}"#);
-        let n = one(r#"{"SessionID":"a","HookType":"EndIncCall","EndTime":"2021-01-28 18:27:19","Duration":"26","ResultCode":200}"#);
+        let s = one(
+            r#"{"SessionID":"a","HookType":"EndIncCall","EndTime":"2021-01-28 18:27:19","Duration":26,"ResultCode":"200"}"#,
+        );
+        let n = one(
+            r#"{"SessionID":"a","HookType":"EndIncCall","EndTime":"2021-01-28 18:27:19","Duration":"26","ResultCode":200}"#,
+        );
         assert_eq!(s.kind, n.kind);
         assert_eq!(s.dedup_key, n.dedup_key);
         match s.kind {
@@ -321,7 +393,9 @@ mod tests {
 
     #[test]
     fn missed_is_missed_whatever_the_code() {
-        let ev = one(r#"{"SessionID":"a","HookType":"MissedIncCall","EndTime":"2021-01-28 18:34:51","Duration":0,"ResultCode":"603-S"}"#);
+        let ev = one(
+            r#"{"SessionID":"a","HookType":"MissedIncCall","EndTime":"2021-01-28 18:34:51","Duration":0,"ResultCode":"603-S"}"#,
+        );
         match ev.kind {
             CallEventKind::Ended { result, .. } => {
                 assert_eq!(result.code, "603-S");
@@ -334,15 +408,28 @@ mod tests {
 
     #[test]
     fn change_inc_call_uses_start_duration() {
-        let ev = one(r#"{"SessionID":"s","HookType":"ChangeIncCall","StartDuration":"2021-01-28 12:31:01","Called":"800774994086005"}"#);
-        assert_eq!(ev.at_ms, parse_timestamp("2021-01-28 12:31:01", chrono_tz::Europe::Moscow).unwrap());
-        assert!(matches!(ev.kind, CallEventKind::Answered { leg_id: Some(ref l), .. } if l == "800774994086005"));
+        let ev = one(
+            r#"{"SessionID":"s","HookType":"ChangeIncCall","StartDuration":"2021-01-28 12:31:01","Called":"800774994086005"}"#,
+        );
+        assert_eq!(
+            ev.at_ms,
+            parse_timestamp("2021-01-28 12:31:01", chrono_tz::Europe::Moscow).unwrap()
+        );
+        assert!(
+            matches!(ev.kind, CallEventKind::Answered { leg_id: Some(ref l), .. } if l == "800774994086005")
+        );
     }
 
     #[test]
     fn missing_time_uses_receive_time_and_unknown_fields_are_kept() {
-        let hooks = parse_call_hooks(br#"{"SessionID":"s","HookType":"AttemptIncCallEnd","Called":"1","Vendor":{"x":1}}"#).unwrap();
-        assert_eq!(hooks[0].extra.get("Vendor"), Some(&serde_json::json!({"x":1})));
+        let hooks = parse_call_hooks(
+            br#"{"SessionID":"s","HookType":"AttemptIncCallEnd","Called":"1","Vendor":{"x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            hooks[0].extra.get("Vendor"),
+            Some(&serde_json::json!({"x":1}))
+        );
         let ev = hooks[0].to_events(&opts()).unwrap();
         assert_eq!(ev[0].at_ms, 42);
     }
@@ -356,8 +443,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ev.len(), 2);
-        assert!(matches!(&ev[0].kind, CallEventKind::Created { direction: Direction::Outbound, from, .. } if from.number == "101"));
-        assert!(matches!(&ev[1].kind, CallEventKind::Ended { result, talk_secs: Some(4) } if result.outcome == Outcome::Busy));
+        assert!(
+            matches!(&ev[0].kind, CallEventKind::Created { direction: Direction::Outbound, from, .. } if from.number == "101")
+        );
+        assert!(
+            matches!(&ev[1].kind, CallEventKind::Ended { result, talk_secs: Some(4) } if result.outcome == Outcome::Busy)
+        );
     }
 
     #[test]
@@ -370,15 +461,24 @@ mod tests {
             ("42", "JSON object"),
             (r#"{"HookType":"EndIncCall"}"#, "missing field SessionID"),
             (r#"{"SessionID":"s","HookType":"Nope"}"#, "unknown HookType"),
-            (r#"{"SessionID":"s","HookType":"EndIncCall","EndTime":"soon"}"#, "EndTime"),
-            (r#"{"SessionID":"s","HookType":"EndIncCall","Duration":-1}"#, "negative"),
+            (
+                r#"{"SessionID":"s","HookType":"EndIncCall","EndTime":"soon"}"#,
+                "EndTime",
+            ),
+            (
+                r#"{"SessionID":"s","HookType":"EndIncCall","Duration":-1}"#,
+                "negative",
+            ),
         ];
         for (body, want) in cases {
-            let e = decode_call_hooks(body.as_bytes(), &opts()).unwrap_err().to_string();
+            let e = decode_call_hooks(body.as_bytes(), &opts())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{body:?}: {e}");
             assert!(!e.contains('\n'));
         }
-        let e = decode_call_hooks(br#"{"SessionID":"s","HookType":"CreateIncCall"}"#, &opts()).unwrap_err();
+        let e = decode_call_hooks(br#"{"SessionID":"s","HookType":"CreateIncCall"}"#, &opts())
+            .unwrap_err();
         assert_eq!(e, DecodeError::Missing("Caller"));
     }
 }

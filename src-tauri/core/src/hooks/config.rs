@@ -19,7 +19,7 @@ pub const MIN_TOKEN_LEN: usize = 22;
 /// How the embedded webhook listener runs. Every route except `/health` sits behind the secret
 /// path token: `POST /hooks/{token}/calls`, `GET|POST /hooks/{token}/telphin`,
 /// `GET|POST /hooks/{token}/ivr`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 #[ts(export)]
 pub struct ListenerConfig {
@@ -92,6 +92,37 @@ impl Default for ListenerConfig {
     }
 }
 
+/// Every field but the token, which shows only whether it is set (configs get logged).
+impl std::fmt::Debug for ListenerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerConfig")
+            .field("enabled", &self.enabled)
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("allow_lan", &self.allow_lan)
+            .field(
+                "token",
+                &if self.token.is_empty() {
+                    "<unset>"
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("public_url", &self.public_url)
+            .field("allow_from", &self.allow_from)
+            .field("time_zone", &self.time_zone)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("header_timeout_ms", &self.header_timeout_ms)
+            .field("body_timeout_ms", &self.body_timeout_ms)
+            .field("store_timeout_ms", &self.store_timeout_ms)
+            .field("ivr_deadline_ms", &self.ivr_deadline_ms)
+            .field("max_connections", &self.max_connections)
+            .field("ivr", &self.ivr)
+            .field("inspector", &self.inspector)
+            .finish()
+    }
+}
+
 /// The request inspector's retention window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -108,7 +139,11 @@ pub struct InspectorSettings {
 
 impl Default for InspectorSettings {
     fn default() -> Self {
-        InspectorSettings { capacity: 500, window_secs: 3_600, rejected_capacity: 200 }
+        InspectorSettings {
+            capacity: 500,
+            window_secs: 3_600,
+            rejected_capacity: 200,
+        }
     }
 }
 
@@ -136,7 +171,11 @@ impl ListenerConfig {
                 "the path token must be at least {MIN_TOKEN_LEN} characters (use generate_token)"
             )));
         }
-        if !self.token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !self
+            .token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(cfg("the path token may only contain A-Z a-z 0-9 - _".into()));
         }
         let ip = IpAddr::from_str(self.bind.trim())
@@ -147,28 +186,37 @@ impl ListenerConfig {
             .map(|s| IpRange::from_str(s).map_err(cfg))
             .collect::<Result<Vec<_>, _>>()?;
         if !ip.is_loopback() && !self.allow_lan {
-            return Err(cfg(format!("binding to {ip} (not loopback) needs allow_lan = true")));
+            return Err(cfg(format!(
+                "binding to {ip} (not loopback) needs allow_lan = true"
+            )));
         }
         if ip.is_unspecified() && allow.is_empty() {
-            return Err(cfg(format!("binding to every interface ({ip}) needs an allow_from list")));
+            return Err(cfg(format!(
+                "binding to every interface ({ip}) needs an allow_from list"
+            )));
         }
         let tz = chrono_tz::Tz::from_str(self.time_zone.trim())
             .map_err(|_| cfg(format!("unknown time zone {:?}", self.time_zone)))?;
         if self.body_limit_bytes == 0 || self.max_connections == 0 {
-            return Err(cfg("body_limit_bytes and max_connections must be positive".into()));
+            return Err(cfg(
+                "body_limit_bytes and max_connections must be positive".into()
+            ));
         }
         if self.ivr_deadline_ms == 0 || self.header_timeout_ms == 0 || self.body_timeout_ms == 0 {
             return Err(cfg("timeouts must be positive".into()));
         }
         if let Some(u) = &self.public_url {
-            let parsed =
-                url::Url::parse(u).map_err(|e| cfg(format!("public_url {u:?}: {e}")))?;
+            let parsed = url::Url::parse(u).map_err(|e| cfg(format!("public_url {u:?}: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(cfg(format!("public_url {u:?} must be http or https")));
             }
         }
         self.ivr.validate()?;
-        Ok(Checked { addr: SocketAddr::new(ip, self.port), tz, allow })
+        Ok(Checked {
+            addr: SocketAddr::new(ip, self.port),
+            tz,
+            allow,
+        })
     }
 }
 
@@ -184,11 +232,15 @@ impl IpRange {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr.to_canonical(), ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -221,14 +273,19 @@ mod tests {
     use super::*;
 
     fn with_token() -> ListenerConfig {
-        ListenerConfig { token: generate_token(), ..Default::default() }
+        ListenerConfig {
+            token: generate_token(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn tokens_are_long_url_safe_and_distinct() {
         let a = generate_token();
         assert_eq!(a.len(), 43);
-        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_ne!(a, generate_token());
     }
 
@@ -243,22 +300,41 @@ mod tests {
 
     #[test]
     fn lan_binding_is_explicit() {
-        let c = ListenerConfig { bind: "192.168.1.5".into(), ..with_token() };
+        let c = ListenerConfig {
+            bind: "192.168.1.5".into(),
+            ..with_token()
+        };
         assert!(c.check().is_err());
-        let c = ListenerConfig { allow_lan: true, ..c };
+        let c = ListenerConfig {
+            allow_lan: true,
+            ..c
+        };
         assert!(c.check().is_ok());
-        let c = ListenerConfig { bind: "0.0.0.0".into(), allow_lan: true, ..with_token() };
+        let c = ListenerConfig {
+            bind: "0.0.0.0".into(),
+            allow_lan: true,
+            ..with_token()
+        };
         assert!(c.check().is_err());
-        let c = ListenerConfig { allow_from: vec!["10.0.0.0/8".into()], ..c };
+        let c = ListenerConfig {
+            allow_from: vec!["10.0.0.0/8".into()],
+            ..c
+        };
         assert!(c.check().is_ok());
     }
 
     #[test]
-    fn token_never_serialized() {
+    fn token_never_serialized_nor_debug_printed() {
         let c = with_token();
         let text = toml::to_string(&c).unwrap();
         assert!(!text.contains(&c.token));
         assert!(!text.contains("token"));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains(&c.token));
+        assert!(debug.contains("<redacted>"));
+        // Read back from a file that has one, it is taken.
+        let read: ListenerConfig = toml::from_str(&format!("token = \"{}\"", c.token)).unwrap();
+        assert_eq!(read.token, c.token);
     }
 
     #[test]

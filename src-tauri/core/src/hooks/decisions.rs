@@ -33,32 +33,43 @@ pub struct PendingDecision {
     pub fallback: Vec<Action>,
 }
 
+/// Held requests by id, with the channel to their waiting handler.
+type Open = BTreeMap<u64, (PendingDecision, oneshot::Sender<Vec<Action>>)>;
+
 /// The registry of held requests.
 pub(crate) struct Decisions {
     next: AtomicU64,
-    open: Mutex<BTreeMap<u64, (PendingDecision, oneshot::Sender<Vec<Action>>)>>,
+    open: Mutex<Open>,
     list: watch::Sender<Vec<PendingDecision>>,
 }
 
 impl Decisions {
     pub(crate) fn new() -> Decisions {
-        Decisions { next: AtomicU64::new(1), open: Mutex::new(BTreeMap::new()), list: watch::channel(Vec::new()).0 }
+        Decisions {
+            next: AtomicU64::new(1),
+            open: Mutex::new(BTreeMap::new()),
+            list: watch::channel(Vec::new()).0,
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, (PendingDecision, oneshot::Sender<Vec<Action>>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         match self.open.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
     }
 
-    fn publish(&self, open: &BTreeMap<u64, (PendingDecision, oneshot::Sender<Vec<Action>>)>) {
-        self.list.send_replace(open.values().map(|(p, _)| p.clone()).collect());
+    fn publish(&self, open: &Open) {
+        self.list
+            .send_replace(open.values().map(|(p, _)| p.clone()).collect());
     }
 
     /// Hold a request; `pending.id` is assigned here. Returns the id and the receiver of the
     /// agent's actions.
-    pub(crate) fn open(&self, mut pending: PendingDecision) -> (u64, oneshot::Receiver<Vec<Action>>) {
+    pub(crate) fn open(
+        &self,
+        mut pending: PendingDecision,
+    ) -> (u64, oneshot::Receiver<Vec<Action>>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         pending.id = id;
         let (tx, rx) = oneshot::channel();
@@ -116,7 +127,8 @@ mod tests {
         assert_eq!(watch.borrow().first().map(|p| p.id), Some(id));
         let bad = vec![Action::Hangup; 11];
         assert!(matches!(d.decide(id, bad), Err(DecisionError::Invalid(_))));
-        d.decide(id, vec![Action::Pause { length: Some(1) }]).unwrap();
+        d.decide(id, vec![Action::Pause { length: Some(1) }])
+            .unwrap();
         assert_eq!(rx.await.unwrap(), vec![Action::Pause { length: Some(1) }]);
         assert!(watch.borrow_and_update().is_empty());
         assert_eq!(d.decide(id, vec![]), Err(DecisionError::NotFound(id)));

@@ -26,7 +26,10 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        DecodeError::Invalid { field: field.into(), reason: one_line(&reason.into(), 120) }
+        DecodeError::Invalid {
+            field: field.into(),
+            reason: one_line(&reason.into(), 120),
+        }
     }
 }
 
@@ -42,7 +45,11 @@ pub enum ActionError {
     #[error("at most {max} actions are allowed in one reply, found {0}", max = super::ivr::MAX_ACTIONS)]
     TooMany(usize),
     #[error("action {index} ({action}): {reason}")]
-    Invalid { index: usize, action: &'static str, reason: String },
+    Invalid {
+        index: usize,
+        action: &'static str,
+        reason: String,
+    },
 }
 
 impl Coded for ActionError {
@@ -69,7 +76,11 @@ pub enum ReplyXmlError {
     #[error("<{element}> has an unknown attribute {attribute:?}")]
     UnknownAttribute { element: String, attribute: String },
     #[error("<{element}> attribute {attribute}: {reason}")]
-    InvalidAttribute { element: String, attribute: String, reason: String },
+    InvalidAttribute {
+        element: String,
+        attribute: String,
+        reason: String,
+    },
     #[error("<{element}> requires the attribute {attribute}")]
     MissingAttribute { element: String, attribute: String },
     #[error("<{0}> must not contain text or elements")]
@@ -94,7 +105,10 @@ pub enum RuleError {
     #[error("rule {rule:?}: {source}")]
     Actions { rule: String, source: ActionError },
     #[error("{list} actions: {source}")]
-    ListActions { list: &'static str, source: ActionError },
+    ListActions {
+        list: &'static str,
+        source: ActionError,
+    },
 }
 
 impl Coded for RuleError {
@@ -111,7 +125,10 @@ pub enum ListenerError {
     #[error(transparent)]
     Rules(#[from] RuleError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 impl Coded for ListenerError {
@@ -161,8 +178,11 @@ impl Coded for ReplayError {
 
 /// `s` on one line (control characters become spaces), at most `max` characters.
 pub(crate) fn one_line(s: &str, max: usize) -> String {
-    let mut out: String =
-        s.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if s.chars().nth(max).is_some() {
         out.push('…');
     }

@@ -48,7 +48,10 @@ impl Shared {
         if path == "/health" {
             return Route::Health;
         }
-        let mut parts = path.strip_prefix("/hooks/").unwrap_or_default().splitn(2, '/');
+        let mut parts = path
+            .strip_prefix("/hooks/")
+            .unwrap_or_default()
+            .splitn(2, '/');
         let (Some(token), Some(kind)) = (parts.next(), parts.next()) else {
             return Route::Unknown;
         };
@@ -89,12 +92,22 @@ pub(crate) struct Reply {
 
 impl Reply {
     fn ok(note: String) -> Reply {
-        Reply { status: 200, content_type: TEXT, body: String::new(), note }
+        Reply {
+            status: 200,
+            content_type: TEXT,
+            body: String::new(),
+            note,
+        }
     }
 
     fn error(status: u16, reason: impl Into<String>) -> Reply {
         let reason = one_line(&reason.into(), 300);
-        Reply { status, content_type: TEXT, body: reason.clone(), note: reason }
+        Reply {
+            status,
+            content_type: TEXT,
+            body: reason.clone(),
+            note: reason,
+        }
     }
 
     fn not_found() -> Reply {
@@ -102,12 +115,21 @@ impl Reply {
     }
 
     fn xml(actions: &[Action], note: String) -> Reply {
-        Reply { status: 200, content_type: XML, body: response_xml(actions), note }
+        Reply {
+            status: 200,
+            content_type: XML,
+            body: response_xml(actions),
+            note,
+        }
     }
 }
 
 /// Handle one request: decide the reply, then log it (inspector, rejected log, sink).
-pub(crate) async fn process(shared: &Arc<Shared>, req: IncomingRequest, replay_of: Option<u64>) -> InspectorEntry {
+pub(crate) async fn process(
+    shared: &Arc<Shared>,
+    req: IncomingRequest,
+    replay_of: Option<u64>,
+) -> InspectorEntry {
     let started = Instant::now();
     let reply = reply_for(shared, &req, replay_of.is_some()).await;
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -150,7 +172,10 @@ pub(crate) async fn process(shared: &Arc<Shared>, req: IncomingRequest, replay_o
 
 async fn reply_for(shared: &Arc<Shared>, req: &IncomingRequest, replay: bool) -> Reply {
     if !shared.allowed(req.remote.ip()) {
-        return Reply::error(403, format!("source address {} is not allowed", req.remote.ip()));
+        return Reply::error(
+            403,
+            format!("source address {} is not allowed", req.remote.ip()),
+        );
     }
     let method_ok = match req.route {
         Route::Unknown => return Reply::not_found(),
@@ -159,21 +184,41 @@ async fn reply_for(shared: &Arc<Shared>, req: &IncomingRequest, replay: bool) ->
         Route::Telphin | Route::Ivr => req.method == "GET" || req.method == "POST",
     };
     if !method_ok {
-        return Reply::error(405, format!("method {} not allowed here", one_line(&req.method, 16)));
+        return Reply::error(
+            405,
+            format!("method {} not allowed here", one_line(&req.method, 16)),
+        );
     }
     match &req.body {
         BodyState::Complete(_) => {}
         BodyState::TooLarge => {
-            return Reply::error(413, format!("body larger than {} bytes", shared.config.body_limit_bytes))
+            return Reply::error(
+                413,
+                format!("body larger than {} bytes", shared.config.body_limit_bytes),
+            )
         }
         BodyState::TimedOut => {
-            return Reply::error(408, format!("body not received within {} ms", shared.config.body_timeout_ms))
+            return Reply::error(
+                408,
+                format!(
+                    "body not received within {} ms",
+                    shared.config.body_timeout_ms
+                ),
+            )
         }
         BodyState::Failed(e) => return Reply::error(400, format!("body could not be read: {e}")),
     }
-    let opts = DecodeOptions { tz: shared.tz, received_ms: req.received_ms };
+    let opts = DecodeOptions {
+        tz: shared.tz,
+        received_ms: req.received_ms,
+    };
     match req.route {
-        Route::Health => Reply { status: 200, content_type: TEXT, body: "ok".into(), note: "health".into() },
+        Route::Health => Reply {
+            status: 200,
+            content_type: TEXT,
+            body: "ok".into(),
+            note: "health".into(),
+        },
         Route::Calls => match decode_call_hooks(req.body_bytes(), &opts) {
             Ok(events) => store(shared, req, Source::Webhook, events).await,
             Err(e) => Reply::error(400, e.to_string()),
@@ -194,7 +239,10 @@ async fn reply_for(shared: &Arc<Shared>, req: &IncomingRequest, replay: bool) ->
 fn params_of(req: &IncomingRequest) -> Params {
     let mut p = Params::default();
     if req.method == "POST" {
-        let json = req.content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+        let json = req
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
         match serde_json::from_slice::<serde_json::Value>(req.body_bytes()) {
             Ok(serde_json::Value::Object(obj)) if json => p.extend_from_json(&obj),
             _ => p.extend_from(req.body_bytes()),
@@ -211,17 +259,36 @@ fn raw_record(req: &IncomingRequest, source: Source) -> RawRecord {
         (true, false) => body,
         (false, false) => format!("{}&{}", req.query, body),
     };
-    RawRecord { source, received_ms: req.received_ms, what: format!("{} {}", req.method, req.path), body }
+    RawRecord {
+        source,
+        received_ms: req.received_ms,
+        what: format!("{} {}", req.method, req.path),
+        body,
+    }
 }
 
 /// Give the events to the sink; `200` only once it has committed them.
-async fn store(shared: &Arc<Shared>, req: &IncomingRequest, source: Source, events: Vec<CallEvent>) -> Reply {
+async fn store(
+    shared: &Arc<Shared>,
+    req: &IncomingRequest,
+    source: Source,
+    events: Vec<CallEvent>,
+) -> Reply {
     let n = events.len();
     let wait = Duration::from_millis(shared.config.store_timeout_ms);
     match tokio::time::timeout(wait, shared.sink.accept(raw_record(req, source), events)).await {
-        Ok(Ok(a)) => Reply::ok(format!("{n} events: stored {}, duplicates {}", a.stored, a.duplicates)),
+        Ok(Ok(a)) => Reply::ok(format!(
+            "{n} events: stored {}, duplicates {}",
+            a.stored, a.duplicates
+        )),
         Ok(Err(e)) => Reply::error(503, e.to_string()),
-        Err(_) => Reply::error(503, format!("the event store did not answer within {} ms", wait.as_millis())),
+        Err(_) => Reply::error(
+            503,
+            format!(
+                "the event store did not answer within {} ms",
+                wait.as_millis()
+            ),
+        ),
     }
 }
 
@@ -236,14 +303,21 @@ impl Drop for DecisionGuard<'_> {
 
 /// Call Interactive: choose the actions, store the step, reply XML — within the hard deadline,
 /// and with the fallback actions on any failure.
-async fn call_interactive(shared: &Arc<Shared>, req: &IncomingRequest, request: CallInteractiveRequest, replay: bool) -> Reply {
+async fn call_interactive(
+    shared: &Arc<Shared>,
+    req: &IncomingRequest,
+    request: CallInteractiveRequest,
+    replay: bool,
+) -> Reply {
     let deadline = Duration::from_millis(shared.config.ivr_deadline_ms);
     let deadline_at = Instant::now() + deadline;
     let settings = shared.ivr_settings();
     let fallback = |why: &str| Reply::xml(&settings.fallback_actions, format!("fallback: {why}"));
     let task = {
         let (shared, req) = (shared.clone(), req.clone());
-        tokio::spawn(async move { decide_and_store(&shared, &req, request, replay, deadline_at).await })
+        tokio::spawn(
+            async move { decide_and_store(&shared, &req, request, replay, deadline_at).await },
+        )
     };
     let abort = task.abort_handle();
     match tokio::time::timeout(deadline, task).await {
@@ -272,10 +346,16 @@ async fn decide_and_store(
     // Time kept for the store after a held decision.
     let reserve = (total / 4).min(Duration::from_millis(500));
     let (actions, decided_by, rule_id) = match evaluate(&settings.rules, &request, &now) {
-        None => (settings.default_actions.clone(), "default".to_string(), None),
+        None => (
+            settings.default_actions.clone(),
+            "default".to_string(),
+            None,
+        ),
         Some(rule) => match rule.ask_agent_ms {
             Some(ask) if !replay => {
-                let budget = deadline_at.saturating_duration_since(Instant::now()).saturating_sub(reserve);
+                let budget = deadline_at
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(reserve);
                 let wait = Duration::from_millis(ask).min(budget);
                 let now_ms = chrono::Utc::now().timestamp_millis();
                 let pending = PendingDecision {
@@ -291,21 +371,41 @@ async fn decide_and_store(
                 let _guard = DecisionGuard(&shared.decisions, id);
                 match tokio::time::timeout(wait, rx).await {
                     Ok(Ok(actions)) => (actions, "agent".to_string(), Some(rule.id.clone())),
-                    _ => (rule.actions.clone(), "rule (the agent did not decide)".to_string(), Some(rule.id.clone())),
+                    _ => (
+                        rule.actions.clone(),
+                        "rule (the agent did not decide)".to_string(),
+                        Some(rule.id.clone()),
+                    ),
                 }
             }
-            _ => (rule.actions.clone(), "rule".to_string(), Some(rule.id.clone())),
+            _ => (
+                rule.actions.clone(),
+                "rule".to_string(),
+                Some(rule.id.clone()),
+            ),
         },
     };
     let events = request.to_events(req.received_ms, &actions, &decided_by, rule_id.as_deref());
     let rule_note = rule_id.map(|r| format!(" {r:?}")).unwrap_or_default();
     // Leave a little of the budget so this timeout, not the outer one, reports a slow store.
-    let remaining = deadline_at.saturating_duration_since(Instant::now()).saturating_sub(Duration::from_millis(20));
+    let remaining = deadline_at
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(Duration::from_millis(20));
     let fallback = |why: String| Reply::xml(&settings.fallback_actions, format!("fallback: {why}"));
-    match tokio::time::timeout(remaining, shared.sink.accept(raw_record(req, Source::CallInteractive), events)).await {
+    match tokio::time::timeout(
+        remaining,
+        shared
+            .sink
+            .accept(raw_record(req, Source::CallInteractive), events),
+    )
+    .await
+    {
         Ok(Ok(a)) => Reply::xml(
             &actions,
-            format!("decided by {decided_by}{rule_note}; stored {}, duplicates {}", a.stored, a.duplicates),
+            format!(
+                "decided by {decided_by}{rule_note}; stored {}, duplicates {}",
+                a.stored, a.duplicates
+            ),
         ),
         Ok(Err(e)) => fallback(format!("event store failed: {e}")),
         Err(_) => fallback("the event store did not answer in time".into()),

@@ -147,8 +147,12 @@ impl Inspector {
     }
 
     fn purge(&self, entries: &mut VecDeque<Stored>, now_ms: i64) {
-        let window_ms = i64::try_from(self.settings.window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        while entries.front().is_some_and(|s| now_ms.saturating_sub(s.entry.received_ms) > window_ms) {
+        let window_ms =
+            i64::try_from(self.settings.window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        while entries
+            .front()
+            .is_some_and(|s| now_ms.saturating_sub(s.entry.received_ms) > window_ms)
+        {
             entries.pop_front();
         }
         while entries.len() > self.settings.capacity {
@@ -157,12 +161,19 @@ impl Inspector {
     }
 
     /// Keep a request and its reply; returns the entry with its id.
-    pub(crate) fn record(&self, mut entry: InspectorEntry, request: IncomingRequest) -> InspectorEntry {
+    pub(crate) fn record(
+        &self,
+        mut entry: InspectorEntry,
+        request: IncomingRequest,
+    ) -> InspectorEntry {
         entry.id = self.next.fetch_add(1, Ordering::Relaxed);
         let _ = self.live.send(entry.clone());
         if self.settings.capacity > 0 {
             let mut entries = lock(&self.entries);
-            entries.push_back(Stored { entry: entry.clone(), request });
+            entries.push_back(Stored {
+                entry: entry.clone(),
+                request,
+            });
             self.purge(&mut entries, chrono::Utc::now().timestamp_millis());
         }
         entry
@@ -177,7 +188,10 @@ impl Inspector {
     }
 
     pub(crate) fn request(&self, id: u64) -> Option<IncomingRequest> {
-        lock(&self.entries).iter().find(|s| s.entry.id == id).map(|s| s.request.clone())
+        lock(&self.entries)
+            .iter()
+            .find(|s| s.entry.id == id)
+            .map(|s| s.request.clone())
     }
 
     /// Entries inside the window, oldest first.
@@ -188,7 +202,10 @@ impl Inspector {
     }
 
     pub fn get(&self, id: u64) -> Option<InspectorEntry> {
-        lock(&self.entries).iter().find(|s| s.entry.id == id).map(|s| s.entry.clone())
+        lock(&self.entries)
+            .iter()
+            .find(|s| s.entry.id == id)
+            .map(|s| s.entry.clone())
     }
 
     /// Each new entry as it is recorded (for a live view).
@@ -247,7 +264,11 @@ mod tests {
     #[test]
     fn ring_buffer_keeps_the_newest_inside_the_window() {
         let now = chrono::Utc::now().timestamp_millis();
-        let i = Inspector::new(InspectorSettings { capacity: 3, window_secs: 60, rejected_capacity: 1 });
+        let i = Inspector::new(InspectorSettings {
+            capacity: 3,
+            window_secs: 60,
+            rejected_capacity: 1,
+        });
         let old = i.record(entry(now - 120_000), request());
         assert!(i.get(old.id).is_none(), "outside the window");
         let ids: Vec<u64> = (0..5).map(|_| i.record(entry(now), request()).id).collect();

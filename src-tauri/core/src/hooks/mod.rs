@@ -32,13 +32,17 @@ pub mod telphin;
 mod time;
 
 pub use calls::{decode_call_hooks, parse_call_hooks, CallHook, HookType};
-pub use config::{generate_token, InspectorSettings, IpRange, ListenerConfig, DEFAULT_BODY_LIMIT, MIN_TOKEN_LEN};
+pub use config::{
+    generate_token, InspectorSettings, IpRange, ListenerConfig, DEFAULT_BODY_LIMIT, MIN_TOKEN_LEN,
+};
 pub use decisions::PendingDecision;
-pub use error::{ActionError, DecisionError, DecodeError, ListenerError, ReplayError, ReplyXmlError, RuleError};
+pub use error::{
+    ActionError, DecisionError, DecodeError, ListenerError, ReplayError, ReplyXmlError, RuleError,
+};
 pub use inspector::{Inspector, InspectorEntry, Route};
 pub use ivr::{
-    evaluate, preview_xml, response_xml, validate_xml, Action, CallInteractiveRequest, Condition, IvrRule,
-    IvrSettings, PlayMode, TextTest, Weekday,
+    evaluate, preview_xml, response_xml, validate_xml, Action, CallInteractiveRequest, Condition,
+    IvrRule, IvrSettings, PlayMode, TextTest, Weekday,
 };
 pub use params::Params;
 pub use server::{Listener, ListenerHandle, ListenerUrls};

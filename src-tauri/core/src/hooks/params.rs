@@ -44,7 +44,11 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         let exact = self.0.iter().find(|(k, v)| k == name && !v.is_empty());
         exact
-            .or_else(|| self.0.iter().find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty()))
+            .or_else(|| {
+                self.0
+                    .iter()
+                    .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty())
+            })
             .map(|(_, v)| v.as_str())
     }
 
@@ -74,7 +78,11 @@ impl Params {
 
 impl From<Vec<(String, String)>> for Params {
     fn from(v: Vec<(String, String)>) -> Self {
-        Params(v.into_iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect())
+        Params(
+            v.into_iter()
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect(),
+        )
     }
 }
 
@@ -90,7 +98,11 @@ mod tests {
         assert_eq!(p.get("CallID"), Some("c"));
         assert_eq!(p.get("b"), Some("%zz"));
         assert_eq!(p.get("missing"), None);
-        assert_eq!(p.others(&["a", "CALLID", "SubCallID", "CalledExtensionID"]).len(), 1);
+        assert_eq!(
+            p.others(&["a", "CALLID", "SubCallID", "CalledExtensionID"])
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -55,16 +55,27 @@ pub struct Listener;
 
 impl Listener {
     /// Check the configuration, bind, and serve until [`ListenerHandle::shutdown`] (or drop).
-    pub async fn start(config: ListenerConfig, sink: Arc<dyn EventSink>) -> Result<ListenerHandle, ListenerError> {
+    pub async fn start(
+        config: ListenerConfig,
+        sink: Arc<dyn EventSink>,
+    ) -> Result<ListenerHandle, ListenerError> {
         if !config.enabled {
             return Err(ListenerError::Config("the listener is disabled".into()));
         }
         let checked = config.check()?;
-        let listener = TcpListener::bind(checked.addr)
-            .await
-            .map_err(|source| ListenerError::Bind { addr: checked.addr.to_string(), source })?;
-        let local_addr =
-            listener.local_addr().map_err(|source| ListenerError::Bind { addr: checked.addr.to_string(), source })?;
+        let listener =
+            TcpListener::bind(checked.addr)
+                .await
+                .map_err(|source| ListenerError::Bind {
+                    addr: checked.addr.to_string(),
+                    source,
+                })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ListenerError::Bind {
+                addr: checked.addr.to_string(),
+                source,
+            })?;
         let shared = Arc::new(Shared {
             token: config.token.clone(),
             tz: checked.tz,
@@ -78,7 +89,12 @@ impl Listener {
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, shared.clone(), rx));
         tracing::info!(addr = %local_addr, "webhook listener started");
-        Ok(ListenerHandle { shared, local_addr, shutdown, task: Some(task) })
+        Ok(ListenerHandle {
+            shared,
+            local_addr,
+            shutdown,
+            task: Some(task),
+        })
     }
 }
 
@@ -137,7 +153,11 @@ impl ListenerHandle {
         if *self.shutdown.borrow() {
             return Err(ReplayError::Stopped);
         }
-        let mut req = self.shared.inspector.request(id).ok_or(ReplayError::NotFound(id))?;
+        let mut req = self
+            .shared
+            .inspector
+            .request(id)
+            .ok_or(ReplayError::NotFound(id))?;
         req.received_ms = chrono::Utc::now().timestamp_millis();
         Ok(process(&self.shared, req, Some(id)).await)
     }
@@ -188,7 +208,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let app = router(shared.clone());
     let slots = Arc::new(Semaphore::new(shared.config.max_connections));
     let mut connections = JoinSet::new();
@@ -220,7 +244,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
         while connections.try_join_next().is_some() {}
     }
     drop(listener);
-    let drained = tokio::time::timeout(GRACE, async { while connections.join_next().await.is_some() {} }).await;
+    let drained = tokio::time::timeout(GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
     if drained.is_err() {
         connections.abort_all();
     }
@@ -262,7 +289,10 @@ async fn serve_connection(
     // A connection that never completed a request head is a rejected request; an idle
     // keep-alive connection timing out is not.
     let reason = if e.is_timeout() && served.load(Ordering::Relaxed) == 0 {
-        format!("request headers not received within {} ms", shared.config.header_timeout_ms)
+        format!(
+            "request headers not received within {} ms",
+            shared.config.header_timeout_ms
+        )
     } else if e.is_parse() || e.is_parse_too_large() {
         format!("malformed HTTP request: {e}")
     } else {
@@ -297,11 +327,20 @@ async fn handle(
     let route = shared.classify(uri.path());
     let wants_body = shared.allowed(remote.ip()) && route != super::inspector::Route::Unknown;
     let body = if wants_body {
-        read_body(body, &headers, shared.config.body_limit_bytes, shared.config.body_timeout_ms).await
+        read_body(
+            body,
+            &headers,
+            shared.config.body_limit_bytes,
+            shared.config.body_timeout_ms,
+        )
+        .await
     } else {
         BodyState::Complete(bytes::Bytes::new())
     };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let req = IncomingRequest {
         received_ms,
         remote,
@@ -314,7 +353,9 @@ async fn handle(
     };
     let entry = process(&shared, req, None).await;
     let status = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let ct = entry.reply_content_type.unwrap_or_else(|| "text/plain".into());
+    let ct = entry
+        .reply_content_type
+        .unwrap_or_else(|| "text/plain".into());
     (status, [(header::CONTENT_TYPE, ct)], entry.reply_body).into_response()
 }
 

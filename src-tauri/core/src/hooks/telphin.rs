@@ -32,18 +32,20 @@ pub enum TelphinEventType {
 
 impl TelphinEventType {
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "dial-in" => Self::DialIn,
-            "dial-out" => Self::DialOut,
-            "answer" => Self::Answer,
-            "hangup" => Self::Hangup,
-            "message-in" => Self::MessageIn,
-            "message-out" => Self::MessageOut,
-            "voicemail" => Self::Voicemail,
-            "call-status-change" | "extension-call-status" => Self::CallStatusChange,
-            "call-interactive" => Self::CallInteractive,
-            _ => return None,
-        })
+        Some(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "dial-in" => Self::DialIn,
+                "dial-out" => Self::DialOut,
+                "answer" => Self::Answer,
+                "hangup" => Self::Hangup,
+                "message-in" => Self::MessageIn,
+                "message-out" => Self::MessageOut,
+                "voicemail" => Self::Voicemail,
+                "call-status-change" | "extension-call-status" => Self::CallStatusChange,
+                "call-interactive" => Self::CallInteractive,
+                _ => return None,
+            },
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -62,7 +64,10 @@ impl TelphinEventType {
 
     /// Whether the event is about a call (the others are stored raw, without call events).
     pub fn is_call(self) -> bool {
-        matches!(self, Self::DialIn | Self::DialOut | Self::Answer | Self::Hangup)
+        matches!(
+            self,
+            Self::DialIn | Self::DialOut | Self::Answer | Self::Hangup
+        )
     }
 }
 
@@ -123,20 +128,30 @@ const KNOWN: [&str; 21] = [
 ];
 
 /// Decode the parameters of one extension event into events (none for SMS and status events).
-pub fn decode_telphin_event(params: &Params, opts: &DecodeOptions) -> Result<Vec<CallEvent>, DecodeError> {
+pub fn decode_telphin_event(
+    params: &Params,
+    opts: &DecodeOptions,
+) -> Result<Vec<CallEvent>, DecodeError> {
     TelphinEvent::from_params(params)?.to_events(opts)
 }
 
 impl TelphinEvent {
     pub fn from_params(p: &Params) -> Result<TelphinEvent, DecodeError> {
-        let raw_type = p.get("EventType").ok_or(DecodeError::Missing("EventType"))?;
-        let event_type =
-            TelphinEventType::parse(raw_type).ok_or_else(|| DecodeError::UnknownEventType(one_line(raw_type, 64)))?;
+        let raw_type = p
+            .get("EventType")
+            .ok_or(DecodeError::Missing("EventType"))?;
+        let event_type = TelphinEventType::parse(raw_type)
+            .ok_or_else(|| DecodeError::UnknownEventType(one_line(raw_type, 64)))?;
         let duration = match p.get("Duration") {
             None => None,
             Some(d) => match d.parse::<i64>() {
                 Ok(n) if n >= 0 => Some(n),
-                _ => return Err(DecodeError::invalid("Duration", "expected a whole number of seconds")),
+                _ => {
+                    return Err(DecodeError::invalid(
+                        "Duration",
+                        "expected a whole number of seconds",
+                    ))
+                }
             },
         };
         let ev = TelphinEvent {
@@ -170,7 +185,12 @@ impl TelphinEvent {
     }
 
     fn direction(&self) -> Direction {
-        match self.call_flow.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .call_flow
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("out") => Direction::Outbound,
             Some("in") => Direction::Inbound,
             _ if self.event_type == TelphinEventType::DialOut => Direction::Outbound,
@@ -181,7 +201,11 @@ impl TelphinEvent {
     /// The calling side: caller id (number and name) and the calling extension id.
     pub fn caller(&self) -> Party {
         Party {
-            number: self.caller_id_num.clone().or_else(|| self.caller_extension.clone()).unwrap_or_default(),
+            number: self
+                .caller_id_num
+                .clone()
+                .or_else(|| self.caller_extension.clone())
+                .unwrap_or_default(),
             name: self.caller_id_name.clone(),
             extension_id: self.caller_extension_id.clone(),
         }
@@ -190,7 +214,11 @@ impl TelphinEvent {
     /// The called side: the dialled number (or extension name) and the called extension id.
     pub fn called(&self) -> Party {
         Party {
-            number: self.called_number.clone().or_else(|| self.called_extension.clone()).unwrap_or_default(),
+            number: self
+                .called_number
+                .clone()
+                .or_else(|| self.called_extension.clone())
+                .unwrap_or_default(),
             name: None,
             extension_id: self.called_extension_id.clone(),
         }
@@ -208,7 +236,9 @@ impl TelphinEvent {
     fn result(&self) -> ResultCode {
         match (&self.call_status, self.bridged.as_deref()) {
             (Some(s), _) => ResultCode::from_telphin_status(s),
-            (None, Some(b)) if b.eq_ignore_ascii_case("yes") => ResultCode::from_telphin_status("ANSWER"),
+            (None, Some(b)) if b.eq_ignore_ascii_case("yes") => {
+                ResultCode::from_telphin_status("ANSWER")
+            }
             (None, _) => ResultCode::from_telphin_status("NOANSWER"),
         }
     }
@@ -216,8 +246,9 @@ impl TelphinEvent {
     pub fn to_events(&self, opts: &DecodeOptions) -> Result<Vec<CallEvent>, DecodeError> {
         let at_ms = match &self.event_time {
             None => opts.received_ms,
-            Some(t) => parse_timestamp(t, opts.tz)
-                .ok_or_else(|| DecodeError::invalid("EventTime", "expected microseconds since the epoch"))?,
+            Some(t) => parse_timestamp(t, opts.tz).ok_or_else(|| {
+                DecodeError::invalid("EventTime", "expected microseconds since the epoch")
+            })?,
         };
         let Some(call_id) = self.call_id.clone().filter(|_| self.event_type.is_call()) else {
             return Ok(Vec::new());
@@ -241,19 +272,48 @@ impl TelphinEvent {
                         via: None,
                     },
                 ));
-                kinds.push(("ringing", CallEventKind::LegRinging { leg_id: self.leg_id(), party: self.called() }));
+                kinds.push((
+                    "ringing",
+                    CallEventKind::LegRinging {
+                        leg_id: self.leg_id(),
+                        party: self.called(),
+                    },
+                ));
             }
             TelphinEventType::Answer => {
-                kinds.push(("answered", CallEventKind::Answered { leg_id: Some(self.leg_id()), by: self.called() }));
+                kinds.push((
+                    "answered",
+                    CallEventKind::Answered {
+                        leg_id: Some(self.leg_id()),
+                        by: self.called(),
+                    },
+                ));
             }
             TelphinEventType::Hangup => {
                 let result = self.result();
                 if self.sub_call_id.is_some() {
-                    kinds.push(("leg_ended", CallEventKind::LegEnded { leg_id: self.leg_id(), result: result.clone() }));
+                    kinds.push((
+                        "leg_ended",
+                        CallEventKind::LegEnded {
+                            leg_id: self.leg_id(),
+                            result: result.clone(),
+                        },
+                    ));
                 }
-                kinds.push(("ended", CallEventKind::Ended { result, talk_secs: self.duration }));
+                kinds.push((
+                    "ended",
+                    CallEventKind::Ended {
+                        result,
+                        talk_secs: self.duration,
+                    },
+                ));
                 if let Some(rec) = &self.rec_id {
-                    kinds.push(("recording", CallEventKind::RecordingAvailable { reference: rec.clone() }));
+                    kinds.push((
+                        "recording",
+                        CallEventKind::RecordingAvailable {
+                            reference: rec.clone(),
+                        },
+                    ));
                 }
             }
             _ => {}
@@ -278,7 +338,10 @@ mod tests {
     use crate::model::Outcome;
 
     fn opts() -> DecodeOptions {
-        DecodeOptions { tz: chrono_tz::Europe::Moscow, received_ms: 7 }
+        DecodeOptions {
+            tz: chrono_tz::Europe::Moscow,
+            received_ms: 7,
+        }
     }
 
     const SEED_ANSWER: &str = "CalledExtension=022*341@siptest.ringme.ru& CalledExtensionID=34414&CallerExtension=022*200@siptest.ringme.ru&CallerExtensionID=32494&EventType=answer& CallID=c69226e0a64e11eaa0086fd86d94a0e0&CallerIDNum=000117443&CallerIDName=via200t&CalledDID=78123093582& CallStatus=ANSWER&CallFlow=in&CalledNumber=022*341&SubCallID=34414-c8874b88a64e11eaa0406fd86d94a0e0 &CallAPIID=3232240860-37b98fb2-a66c-11ea-ae69-6fd86d94a0e0&EventTime=1591266790576760";
@@ -290,11 +353,17 @@ mod tests {
         let e = &ev[0];
         assert_eq!(e.source, Source::Telphin);
         assert_eq!(e.call_id, "c69226e0a64e11eaa0086fd86d94a0e0");
-        assert_eq!(e.control_id.as_deref(), Some("3232240860-37b98fb2-a66c-11ea-ae69-6fd86d94a0e0"));
+        assert_eq!(
+            e.control_id.as_deref(),
+            Some("3232240860-37b98fb2-a66c-11ea-ae69-6fd86d94a0e0")
+        );
         assert_eq!(e.at_ms, 1_591_266_790_576);
         match &e.kind {
             CallEventKind::Answered { leg_id, by } => {
-                assert_eq!(leg_id.as_deref(), Some("34414-c8874b88a64e11eaa0406fd86d94a0e0"));
+                assert_eq!(
+                    leg_id.as_deref(),
+                    Some("34414-c8874b88a64e11eaa0406fd86d94a0e0")
+                );
                 assert_eq!(by.number, "022*341");
                 assert_eq!(by.extension_id.as_deref(), Some("34414"));
             }
@@ -307,8 +376,10 @@ mod tests {
         let dial = Params::parse(b"EventType=dial-in&CallID=c1&SubCallID=1-a&CallerIDNum=79001&CallerIDName=Ivan&CalledDID=7495&CalledNumber=101&CalledExtensionID=1&CallFlow=in&CallStatus=CALLING&EventTime=1591266790000000");
         let ev = decode_telphin_event(&dial, &opts()).unwrap();
         assert_eq!(ev.len(), 2);
-        assert!(matches!(&ev[0].kind, CallEventKind::Created { direction: Direction::Inbound, from, did: Some(d), .. }
-            if from.number == "79001" && from.name.as_deref() == Some("Ivan") && d == "7495"));
+        assert!(
+            matches!(&ev[0].kind, CallEventKind::Created { direction: Direction::Inbound, from, did: Some(d), .. }
+            if from.number == "79001" && from.name.as_deref() == Some("Ivan") && d == "7495")
+        );
         assert!(matches!(&ev[1].kind, CallEventKind::LegRinging { leg_id, .. } if leg_id == "1-a"));
         assert_ne!(ev[0].dedup_key, ev[1].dedup_key);
 
@@ -317,8 +388,12 @@ mod tests {
         assert_eq!(e.extra.get("Custom").map(String::as_str), Some("1"));
         let ev = e.to_events(&opts()).unwrap();
         assert_eq!(ev.len(), 3);
-        assert!(matches!(&ev[1].kind, CallEventKind::Ended { result, talk_secs: Some(0) } if result.outcome == Outcome::Busy));
-        assert!(matches!(&ev[2].kind, CallEventKind::RecordingAvailable { reference } if reference == "r9"));
+        assert!(
+            matches!(&ev[1].kind, CallEventKind::Ended { result, talk_secs: Some(0) } if result.outcome == Outcome::Busy)
+        );
+        assert!(
+            matches!(&ev[2].kind, CallEventKind::RecordingAvailable { reference } if reference == "r9")
+        );
     }
 
     #[test]
@@ -336,7 +411,9 @@ mod tests {
             ("EventType=answer&CallID=1&EventTime=noon", "EventTime"),
             ("EventType=hangup&CallID=1&Duration=-3", "Duration"),
         ] {
-            let e = decode_telphin_event(&Params::parse(q.as_bytes()), &opts()).unwrap_err().to_string();
+            let e = decode_telphin_event(&Params::parse(q.as_bytes()), &opts())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{q}: {e}");
         }
     }

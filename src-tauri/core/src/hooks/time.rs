@@ -16,7 +16,10 @@ pub struct DecodeOptions {
 impl DecodeOptions {
     /// Moscow time, received now.
     pub fn now() -> Self {
-        DecodeOptions { tz: chrono_tz::Europe::Moscow, received_ms: chrono::Utc::now().timestamp_millis() }
+        DecodeOptions {
+            tz: chrono_tz::Europe::Moscow,
+            received_ms: chrono::Utc::now().timestamp_millis(),
+        }
     }
 }
 
@@ -36,12 +39,20 @@ pub fn parse_timestamp(raw: &str, tz: Tz) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_millis());
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
         if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
             return Some(dt.timestamp_millis());
         }
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(local_to_ms(naive, tz));
         }
@@ -111,14 +122,23 @@ mod tests {
         assert_eq!(parse_timestamp("2021-01-28T14:15:22", MSK), Some(ms));
         assert_eq!(parse_timestamp("2021-01-28T11:15:22Z", MSK), Some(ms));
         assert_eq!(parse_timestamp("2021-01-28 14:15:22+03:00", MSK), Some(ms));
-        assert_eq!(parse_timestamp("2021-01-28 11:15:22", chrono_tz::UTC), Some(ms));
+        assert_eq!(
+            parse_timestamp("2021-01-28 11:15:22", chrono_tz::UTC),
+            Some(ms)
+        );
     }
 
     #[test]
     fn epoch_numbers_by_magnitude() {
         // Seed 000: EventTime in microseconds.
-        assert_eq!(parse_timestamp("1591266790576760", MSK), Some(1_591_266_790_576));
-        assert_eq!(parse_timestamp("1591266790576", MSK), Some(1_591_266_790_576));
+        assert_eq!(
+            parse_timestamp("1591266790576760", MSK),
+            Some(1_591_266_790_576)
+        );
+        assert_eq!(
+            parse_timestamp("1591266790576", MSK),
+            Some(1_591_266_790_576)
+        );
         assert_eq!(parse_timestamp("1591266790", MSK), Some(1_591_266_790_000));
         assert_eq!(parse_timestamp("99999999999999999999999", MSK), None);
     }

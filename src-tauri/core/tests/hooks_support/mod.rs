@@ -63,20 +63,26 @@ impl TestSink {
     }
 
     /// Wait (up to 10 s) until `pred` holds for the stored events; returns them.
-    pub async fn wait_events(&self, what: &str, pred: impl Fn(&[CallEvent]) -> bool) -> Vec<CallEvent> {
+    pub async fn wait_events(
+        &self,
+        what: &str,
+        pred: impl Fn(&[CallEvent]) -> bool,
+    ) -> Vec<CallEvent> {
         self.wait(what, |r| pred(&r.events)).await;
         self.events()
     }
 
     /// Wait (up to 10 s) until `n` rejected requests were reported.
     pub async fn wait_rejected(&self, n: usize) -> Vec<RejectedRequest> {
-        self.wait("rejected requests", |r| r.rejected.len() >= n).await;
+        self.wait("rejected requests", |r| r.rejected.len() >= n)
+            .await;
         self.rejected()
     }
 
     /// Wait (up to 10 s) until `accept` was entered `n` times.
     pub async fn wait_entered(&self, n: u32) {
-        self.wait("accept calls", |_| self.entered.load(Ordering::SeqCst) >= n).await;
+        self.wait("accept calls", |_| self.entered.load(Ordering::SeqCst) >= n)
+            .await;
     }
 
     async fn wait(&self, what: &str, pred: impl Fn(&Recorded) -> bool) {
@@ -88,7 +94,10 @@ impl TestSink {
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let r = self.rec();
-                panic!("timed out waiting for {what}; events so far: {:#?}", r.events);
+                panic!(
+                    "timed out waiting for {what}; events so far: {:#?}",
+                    r.events
+                );
             }
         }
     }
@@ -133,12 +142,18 @@ impl EventSink for TestSink {
 
 /// A listener config on a free loopback port with a fresh token.
 pub fn config() -> ListenerConfig {
-    ListenerConfig { port: 0, token: generate_token(), ..ListenerConfig::default() }
+    ListenerConfig {
+        port: 0,
+        token: generate_token(),
+        ..ListenerConfig::default()
+    }
 }
 
 /// Start a listener with `config` and the given sink.
 pub async fn start_with(config: ListenerConfig, sink: Arc<dyn EventSink>) -> ListenerHandle {
-    Listener::start(config, sink).await.expect("listener starts")
+    Listener::start(config, sink)
+        .await
+        .expect("listener starts")
 }
 
 /// Start a listener with `config` and a fresh [`TestSink`].
@@ -148,12 +163,17 @@ pub async fn start(config: ListenerConfig) -> (ListenerHandle, Arc<TestSink>) {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 /// A fixture file's text.
 pub fn fixture(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

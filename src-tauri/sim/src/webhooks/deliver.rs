@@ -45,7 +45,12 @@ pub async fn post_with_retry(
     let mut backoff = Duration::from_millis(cfg.retry_backoff_ms);
     let mut status = None;
     for attempt in 1..=max {
-        ctx.journal.record(Channel::Webhook, Dir::Out, format!("{label} POST {url} attempt {attempt}"), json);
+        ctx.journal.record(
+            Channel::Webhook,
+            Dir::Out,
+            format!("{label} POST {url} attempt {attempt}"),
+            json,
+        );
         let sent = http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -57,23 +62,39 @@ pub async fn post_with_retry(
                 let s = resp.status().as_u16();
                 status = Some(s);
                 let text = resp.text().await.unwrap_or_default();
-                ctx.journal.record(Channel::Webhook, Dir::In, format!("{s} {label}"), text);
+                ctx.journal
+                    .record(Channel::Webhook, Dir::In, format!("{s} {label}"), text);
                 if (200..300).contains(&s) {
-                    return DeliveryResult { attempts: attempt, status, delivered: true };
+                    return DeliveryResult {
+                        attempts: attempt,
+                        status,
+                        delivered: true,
+                    };
                 }
             }
             Err(e) => {
                 status = None;
-                ctx.journal.record(Channel::Webhook, Dir::In, format!("error {label}"), e.to_string());
+                ctx.journal.record(
+                    Channel::Webhook,
+                    Dir::In,
+                    format!("error {label}"),
+                    e.to_string(),
+                );
             }
         }
         if attempt < max {
             ctx.world.clock().sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_millis(cfg.max_backoff_ms.max(cfg.retry_backoff_ms)));
+            backoff = (backoff * 2).min(Duration::from_millis(
+                cfg.max_backoff_ms.max(cfg.retry_backoff_ms),
+            ));
         }
     }
     tracing::warn!(hook = label, %url, attempts = max, "webhook not delivered");
-    DeliveryResult { attempts: max, status, delivered: false }
+    DeliveryResult {
+        attempts: max,
+        status,
+        delivered: false,
+    }
 }
 
 /// Calls whose hooks are being held back for reordering.
@@ -84,12 +105,20 @@ struct Batches {
 
 impl Batches {
     fn hold(&mut self, hook: Hook) {
-        self.held.entry(hook.call_id.clone()).or_insert_with(|| (Instant::now(), Vec::new())).1.push(hook);
+        self.held
+            .entry(hook.call_id.clone())
+            .or_insert_with(|| (Instant::now(), Vec::new()))
+            .1
+            .push(hook);
     }
 
     /// The held hooks of `call_id`, newest first.
     fn release(&mut self, call_id: &str) -> Vec<Hook> {
-        let mut hooks = self.held.remove(call_id).map(|(_, h)| h).unwrap_or_default();
+        let mut hooks = self
+            .held
+            .remove(call_id)
+            .map(|(_, h)| h)
+            .unwrap_or_default();
         hooks.reverse();
         hooks
     }
@@ -119,7 +148,9 @@ pub(crate) async fn dispatch(
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let send = |hooks: Vec<Hook>| {
-        let copies = 1 + cfg.duplicates.saturating_add(ctx.faults.webhook_duplicates());
+        let copies = 1 + cfg
+            .duplicates
+            .saturating_add(ctx.faults.webhook_duplicates());
         for h in hooks {
             for _ in 0..copies {
                 let _ = tx.send(h.clone());

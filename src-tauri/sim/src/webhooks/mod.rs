@@ -101,7 +101,10 @@ impl WebhookSimConfig {
     }
 
     fn client(&self) -> Option<reqwest::Client> {
-        match reqwest::Client::builder().timeout(Duration::from_millis(self.timeout_ms.max(1))).build() {
+        match reqwest::Client::builder()
+            .timeout(Duration::from_millis(self.timeout_ms.max(1)))
+            .build()
+        {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::error!(error = %e, "webhooks disabled: no HTTP client");
@@ -122,12 +125,24 @@ pub fn router(ctx: &SimContext) -> Router {
 /// Start rendering World changes and delivering hooks (nothing when disabled or without URL).
 pub fn spawn(ctx: &SimContext) -> Vec<JoinHandle<()>> {
     let cfg = ctx.config.webhooks.clone();
-    let Some(url) = cfg.url.clone().filter(|u| cfg.enabled && !u.trim().is_empty()) else {
+    let Some(url) = cfg
+        .url
+        .clone()
+        .filter(|u| cfg.enabled && !u.trim().is_empty())
+    else {
         return Vec::new();
     };
-    let Some(http) = cfg.client() else { return Vec::new() };
+    let Some(http) = cfg.client() else {
+        return Vec::new();
+    };
     let (tx, rx) = mpsc::unbounded_channel();
-    let dispatcher = deliver::dispatch(ctx.clone(), cfg.clone(), cfg.tz(), ctx.world.subscribe(), tx);
+    let dispatcher = deliver::dispatch(
+        ctx.clone(),
+        cfg.clone(),
+        cfg.tz(),
+        ctx.world.subscribe(),
+        tx,
+    );
     let sender = deliver::send_queue(ctx.clone(), cfg, http, url, rx);
     vec![tokio::spawn(dispatcher), tokio::spawn(sender)]
 }
@@ -138,7 +153,12 @@ async fn config(State(ctx): State<SimContext>) -> Json<WebhookSimConfig> {
 
 async fn send(State(ctx): State<SimContext>, body: axum::body::Bytes) -> Response {
     let text = String::from_utf8_lossy(&body).into_owned();
-    ctx.journal.record(Channel::Webhook, Dir::In, "POST /sim/webhooks/send", text.clone());
+    ctx.journal.record(
+        Channel::Webhook,
+        Dir::In,
+        "POST /sim/webhooks/send",
+        text.clone(),
+    );
     let cfg = &ctx.config.webhooks;
     let Some(url) = cfg.url.clone().filter(|u| !u.trim().is_empty()) else {
         return (StatusCode::CONFLICT, "no webhook url configured").into_response();
@@ -147,5 +167,8 @@ async fn send(State(ctx): State<SimContext>, body: axum::body::Bytes) -> Respons
         return (StatusCode::INTERNAL_SERVER_ERROR, "no HTTP client").into_response();
     };
     let r = post_with_retry(&ctx, &http, cfg, &url, "manual", &text).await;
-    Json(serde_json::json!({ "attempts": r.attempts, "status": r.status, "delivered": r.delivered })).into_response()
+    Json(
+        serde_json::json!({ "attempts": r.attempts, "status": r.status, "delivered": r.delivered }),
+    )
+    .into_response()
 }

@@ -104,12 +104,14 @@ pub fn render(ev: &WorldEvent, cfg: &WebhookSimConfig, tz: Tz) -> Vec<Hook> {
     let inbound = call.direction == Direction::Inbound;
     let outbound = call.direction == Direction::Outbound;
     let body = match &ev.kind {
-        WorldEventKind::CallCreated if inbound => {
-            HookBody { start_time: t(call.created_ms), ..base("CreateIncCall") }
-        }
-        WorldEventKind::CallCreated if outbound => {
-            HookBody { start_time: t(call.created_ms), ..base("CreateOutCall") }
-        }
+        WorldEventKind::CallCreated if inbound => HookBody {
+            start_time: t(call.created_ms),
+            ..base("CreateIncCall")
+        },
+        WorldEventKind::CallCreated if outbound => HookBody {
+            start_time: t(call.created_ms),
+            ..base("CreateOutCall")
+        },
         WorldEventKind::LegRinging { leg_id, target } if inbound => HookBody {
             start_time: t(leg(leg_id).map_or(ev.at_ms, |l| l.started_ms)),
             called: Some(target.clone()),
@@ -120,7 +122,11 @@ pub fn render(ev: &WorldEvent, cfg: &WebhookSimConfig, tz: Tz) -> Vec<Hook> {
             called: Some(target.clone()),
             ..base("ChangeIncCall")
         },
-        WorldEventKind::LegEnded { leg_id, target, code } if inbound => {
+        WorldEventKind::LegEnded {
+            leg_id,
+            target,
+            code,
+        } if inbound => {
             let l = leg(leg_id);
             if l.is_some_and(|l| l.answered_ms.is_some()) {
                 return Vec::new();
@@ -130,7 +136,9 @@ pub fn render(ev: &WorldEvent, cfg: &WebhookSimConfig, tz: Tz) -> Vec<Hook> {
                     .then(|| format_time(l.map_or(ev.at_ms, |l| l.started_ms), tz)),
                 end_time: t(l.and_then(|l| l.ended_ms).unwrap_or(ev.at_ms)),
                 called: Some(target.clone()),
-                result_code: cfg.include_attempt_result_code.then(|| result_code(code, cfg)),
+                result_code: cfg
+                    .include_attempt_result_code
+                    .then(|| result_code(code, cfg)),
                 ..base("AttemptIncCallEnd")
             }
         }
@@ -146,21 +154,38 @@ pub fn render(ev: &WorldEvent, cfg: &WebhookSimConfig, tz: Tz) -> Vec<Hook> {
                 end_time: t(call.ended_ms.unwrap_or(ev.at_ms)),
                 duration: Some(call.talk_secs(ev.at_ms)),
                 result_code: Some(result_code(code, cfg)),
-                called: Some(if call.answered_ms.is_some() && inbound { answered_by(call) } else { call.to.clone() }),
+                called: Some(if call.answered_ms.is_some() && inbound {
+                    answered_by(call)
+                } else {
+                    call.to.clone()
+                }),
                 ..base(hook_type)
             }
         }
         _ => return Vec::new(),
     };
-    let terminal = matches!(body.hook_type.as_str(), "EndIncCall" | "MissedIncCall" | "EndOutCall");
-    vec![Hook { call_id: call.id.clone(), terminal, body }]
+    let terminal = matches!(
+        body.hook_type.as_str(),
+        "EndIncCall" | "MissedIncCall" | "EndOutCall"
+    );
+    vec![Hook {
+        call_id: call.id.clone(),
+        terminal,
+        body,
+    }]
 }
 
 /// Who talked last on an answered call.
 fn answered_by(call: &Call) -> String {
     call.connected_to
         .clone()
-        .or_else(|| call.legs.iter().rev().find(|l| l.answered_ms.is_some()).map(|l| l.target.clone()))
+        .or_else(|| {
+            call.legs
+                .iter()
+                .rev()
+                .find(|l| l.answered_ms.is_some())
+                .map(|l| l.target.clone())
+        })
         .unwrap_or_else(|| call.to.clone())
 }
 
@@ -179,7 +204,10 @@ mod tests {
 
     const MSK: Tz = chrono_tz::Europe::Moscow;
 
-    fn collect(rx: &mut tokio::sync::broadcast::Receiver<WorldEvent>, cfg: &WebhookSimConfig) -> Vec<Hook> {
+    fn collect(
+        rx: &mut tokio::sync::broadcast::Receiver<WorldEvent>,
+        cfg: &WebhookSimConfig,
+    ) -> Vec<Hook> {
         let mut out = Vec::new();
         while let Ok(ev) = rx.try_recv() {
             out.extend(render(&ev, cfg, MSK));
@@ -192,7 +220,13 @@ mod tests {
         let w = World::new(Clock::new(1000.0));
         let mut rx = w.subscribe();
         let cfg = WebhookSimConfig::default();
-        let c = w.create_call(Direction::Inbound, "9582412128", None, "200", Some("4950665310"));
+        let c = w.create_call(
+            Direction::Inbound,
+            "9582412128",
+            None,
+            "200",
+            Some("4950665310"),
+        );
         let a = w.ring(&c.id, "101").unwrap();
         let _b = w.ring(&c.id, "102").unwrap();
         w.answer(&c.id, &a).unwrap();
@@ -201,7 +235,14 @@ mod tests {
         let types: Vec<&str> = hooks.iter().map(Hook::hook_type).collect();
         assert_eq!(
             types,
-            ["CreateIncCall", "AttemptIncCallBegin", "AttemptIncCallBegin", "ChangeIncCall", "AttemptIncCallEnd", "EndIncCall"]
+            [
+                "CreateIncCall",
+                "AttemptIncCallBegin",
+                "AttemptIncCallBegin",
+                "ChangeIncCall",
+                "AttemptIncCallEnd",
+                "EndIncCall"
+            ]
         );
         let end = &hooks[5].body;
         assert_eq!(end.called.as_deref(), Some("101"));
@@ -219,7 +260,11 @@ mod tests {
     fn missed_and_outgoing() {
         let w = World::new(Clock::new(1000.0));
         let mut rx = w.subscribe();
-        let cfg = WebhookSimConfig { result_code_as_number: true, omit_start_time_in_end_hooks: true, ..Default::default() };
+        let cfg = WebhookSimConfig {
+            result_code_as_number: true,
+            omit_start_time_in_end_hooks: true,
+            ..Default::default()
+        };
         let c = w.create_call(Direction::Inbound, "1", None, "101", None);
         w.ring(&c.id, "101").unwrap();
         w.hangup(&c.id, "603-S").unwrap();
@@ -231,9 +276,23 @@ mod tests {
         w.hangup(&i.id, "200").unwrap();
         let hooks = collect(&mut rx, &cfg);
         let types: Vec<&str> = hooks.iter().map(Hook::hook_type).collect();
-        assert_eq!(types, ["CreateIncCall", "AttemptIncCallBegin", "AttemptIncCallEnd", "MissedIncCall", "CreateOutCall", "EndOutCall"]);
+        assert_eq!(
+            types,
+            [
+                "CreateIncCall",
+                "AttemptIncCallBegin",
+                "AttemptIncCallEnd",
+                "MissedIncCall",
+                "CreateOutCall",
+                "EndOutCall"
+            ]
+        );
         let missed = &hooks[3].body;
-        assert_eq!(missed.result_code, Some(Value::from("603-S")), "not a number");
+        assert_eq!(
+            missed.result_code,
+            Some(Value::from("603-S")),
+            "not a number"
+        );
         assert_eq!(missed.start_time, None);
         assert_eq!(missed.duration, Some(0));
         assert_eq!(missed.city_number, cfg.city_number);
@@ -247,7 +306,10 @@ mod tests {
     fn times_are_moscow_wall_clock() {
         // 2021-01-28 11:15:22 UTC.
         assert_eq!(format_time(1_611_832_522_000, MSK), "2021-01-28 14:15:22");
-        assert_eq!(session_id("ec22aab102f8487d9b401173f33ba242"), "ec22aab1-02f8-487d-9b40-1173f33ba242");
+        assert_eq!(
+            session_id("ec22aab102f8487d9b401173f33ba242"),
+            "ec22aab1-02f8-487d-9b40-1173f33ba242"
+        );
         assert_eq!(session_id("not-a-uuid"), "not-a-uuid");
     }
 }

@@ -101,9 +101,16 @@ impl Action {
                 if name.is_none() && number.is_none() {
                     return Err("set a name, a number or both".into());
                 }
-                name.iter().chain(number.iter()).map(String::as_str).collect()
+                name.iter()
+                    .chain(number.iter())
+                    .map(String::as_str)
+                    .collect()
             }
-            Action::PlaySound { file, mode, digitvar } => {
+            Action::PlaySound {
+                file,
+                mode,
+                digitvar,
+            } => {
                 if file.trim().is_empty() {
                     return Err("the sound file name is required".into());
                 }
@@ -121,7 +128,9 @@ impl Action {
                 }
                 for n in numbers {
                     if n.is_empty() || n.contains(',') || n.chars().any(char::is_whitespace) {
-                        return Err(format!("number {n:?} must be non-empty, without commas or spaces"));
+                        return Err(format!(
+                            "number {n:?} must be non-empty, without commas or spaces"
+                        ));
                     }
                 }
                 numbers.iter().map(String::as_str).collect()
@@ -136,12 +145,16 @@ impl Action {
 
 fn check_var_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(format!("variable name {name:?} must be letters, digits and _ (not starting with a digit)"))
+        Err(format!(
+            "variable name {name:?} must be letters, digits and _ (not starting with a digit)"
+        ))
     }
 }
 
@@ -151,7 +164,11 @@ pub fn validate_actions(actions: &[Action]) -> Result<(), ActionError> {
         return Err(ActionError::TooMany(actions.len()));
     }
     for (index, a) in actions.iter().enumerate() {
-        a.validate().map_err(|reason| ActionError::Invalid { index, action: a.element(), reason })?;
+        a.validate().map_err(|reason| ActionError::Invalid {
+            index,
+            action: a.element(),
+            reason,
+        })?;
     }
     Ok(())
 }
@@ -176,27 +193,75 @@ mod tests {
             serde_json::to_string(&a).unwrap(),
             r#"{"action":"play_sound","file":"a.wav","where":"background","digitvar":"d"}"#
         );
-        let t: Action = serde_json::from_str(r#"{"action":"simple_transfer","numbers":["1","2"],"final":false}"#).unwrap();
-        assert_eq!(t, Action::SimpleTransfer { numbers: vec!["1".into(), "2".into()], is_final: Some(false), timeout: None, early_media: None });
-        assert_eq!(serde_json::to_string(&Action::Hangup).unwrap(), r#"{"action":"hangup"}"#);
+        let t: Action = serde_json::from_str(
+            r#"{"action":"simple_transfer","numbers":["1","2"],"final":false}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Action::SimpleTransfer {
+                numbers: vec!["1".into(), "2".into()],
+                is_final: Some(false),
+                timeout: None,
+                early_media: None
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&Action::Hangup).unwrap(),
+            r#"{"action":"hangup"}"#
+        );
     }
 
     #[test]
     fn rules_of_the_platform() {
         let ok = [
             Action::Hangup,
-            Action::SetVar { name: "transferDestination".into(), value: "09897987".into() },
-            Action::SimpleTransfer { numbers: vec!["101".into()], is_final: None, timeout: Some(20), early_media: Some(true) },
+            Action::SetVar {
+                name: "transferDestination".into(),
+                value: "09897987".into(),
+            },
+            Action::SimpleTransfer {
+                numbers: vec!["101".into()],
+                is_final: None,
+                timeout: Some(20),
+                early_media: Some(true),
+            },
         ];
         assert!(validate_actions(&ok).is_ok());
         let bad = [
-            Action::SetVar { name: "1x".into(), value: String::new() },
-            Action::Jump { context: "3".into(), option: " ".into() },
-            Action::SetCaller { name: None, number: None },
-            Action::PlaySound { file: "f".into(), mode: Some(PlayMode::Foreground), digitvar: Some("d".into()) },
-            Action::SimpleTransfer { numbers: vec!["1, 2".into()], is_final: None, timeout: None, early_media: None },
-            Action::SimpleTransfer { numbers: vec![], is_final: None, timeout: None, early_media: None },
-            Action::SetVar { name: "v".into(), value: "bell\u{7}".into() },
+            Action::SetVar {
+                name: "1x".into(),
+                value: String::new(),
+            },
+            Action::Jump {
+                context: "3".into(),
+                option: " ".into(),
+            },
+            Action::SetCaller {
+                name: None,
+                number: None,
+            },
+            Action::PlaySound {
+                file: "f".into(),
+                mode: Some(PlayMode::Foreground),
+                digitvar: Some("d".into()),
+            },
+            Action::SimpleTransfer {
+                numbers: vec!["1, 2".into()],
+                is_final: None,
+                timeout: None,
+                early_media: None,
+            },
+            Action::SimpleTransfer {
+                numbers: vec![],
+                is_final: None,
+                timeout: None,
+                early_media: None,
+            },
+            Action::SetVar {
+                name: "v".into(),
+                value: "bell\u{7}".into(),
+            },
         ];
         for b in bad {
             assert!(validate_actions(std::slice::from_ref(&b)).is_err(), "{b:?}");

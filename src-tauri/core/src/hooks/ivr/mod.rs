@@ -38,7 +38,13 @@ impl IvrSettings {
         for r in &self.rules {
             r.validate()?;
         }
-        validate_actions(&self.default_actions).map_err(|source| RuleError::ListActions { list: "default", source })?;
-        validate_actions(&self.fallback_actions).map_err(|source| RuleError::ListActions { list: "fallback", source })
+        validate_actions(&self.default_actions).map_err(|source| RuleError::ListActions {
+            list: "default",
+            source,
+        })?;
+        validate_actions(&self.fallback_actions).map_err(|source| RuleError::ListActions {
+            list: "fallback",
+            source,
+        })
     }
 }

@@ -58,7 +58,10 @@ impl CallInteractiveRequest {
     /// Read the request from its parameters; `CallID` (or at least `CallAPIID`) is required.
     pub fn from_params(p: &Params) -> Result<CallInteractiveRequest, DecodeError> {
         let call_api_id = p.get_owned("CallAPIID");
-        let call_id = p.get_owned("CallID").or_else(|| call_api_id.clone()).ok_or(DecodeError::Missing("CallID"))?;
+        let call_id = p
+            .get_owned("CallID")
+            .or_else(|| call_api_id.clone())
+            .ok_or(DecodeError::Missing("CallID"))?;
         Ok(CallInteractiveRequest {
             event_type: p.get_owned("EventType"),
             call_id,
@@ -85,22 +88,43 @@ impl CallInteractiveRequest {
 
     /// The events of this request and of the reply given: the call as seen entering the IVR
     /// (one per call), and the IVR step with the actions replied.
-    pub fn to_events(&self, received_ms: i64, actions: &[Action], decided_by: &str, rule: Option<&str>) -> Vec<CallEvent> {
-        let direction = if self.caller_extension.is_some() { Direction::Internal } else { Direction::Inbound };
+    pub fn to_events(
+        &self,
+        received_ms: i64,
+        actions: &[Action],
+        decided_by: &str,
+        rule: Option<&str>,
+    ) -> Vec<CallEvent> {
+        let direction = if self.caller_extension.is_some() {
+            Direction::Internal
+        } else {
+            Direction::Inbound
+        };
         let created = CallEventKind::Created {
             direction,
             from: Party {
-                number: self.caller_id_num.clone().or_else(|| self.caller_extension.clone()).unwrap_or_default(),
+                number: self
+                    .caller_id_num
+                    .clone()
+                    .or_else(|| self.caller_extension.clone())
+                    .unwrap_or_default(),
                 name: self.caller_id_name.clone(),
                 extension_id: self.caller_extension_id.clone(),
             },
             to: Party {
-                number: self.called_number.clone().or_else(|| self.called_extension.clone()).unwrap_or_default(),
+                number: self
+                    .called_number
+                    .clone()
+                    .or_else(|| self.called_extension.clone())
+                    .unwrap_or_default(),
                 name: None,
                 extension_id: self.called_extension_id.clone(),
             },
             did: self.called_did.clone(),
-            via: Some(format!("IVR {}", self.called_extension.as_deref().unwrap_or("?"))),
+            via: Some(format!(
+                "IVR {}",
+                self.called_extension.as_deref().unwrap_or("?")
+            )),
         };
         let step = CallEventKind::Ivr {
             step: "call_interactive".into(),
@@ -119,7 +143,10 @@ impl CallInteractiveRequest {
             kind,
             dedup_key,
         };
-        vec![event(created, format!("ci:{}:created", self.call_id)), event(step, self.step_key())]
+        vec![
+            event(created, format!("ci:{}:created", self.call_id)),
+            event(step, self.step_key()),
+        ]
     }
 }
 
@@ -131,17 +158,31 @@ mod tests {
 
     #[test]
     fn seed_request() {
-        let r = CallInteractiveRequest::from_params(&Params::parse(format!("{SEED}&lang=ru").as_bytes())).unwrap();
+        let r = CallInteractiveRequest::from_params(&Params::parse(
+            format!("{SEED}&lang=ru").as_bytes(),
+        ))
+        .unwrap();
         assert_eq!(r.call_id, "5205dc5cc5a411e5ab9eb3691b90ea15");
-        assert_eq!(r.call_api_id.as_deref(), Some("3584705175:5205dc5cc5a411e5ab9eb3691b90ea15"));
+        assert_eq!(
+            r.call_api_id.as_deref(),
+            Some("3584705175:5205dc5cc5a411e5ab9eb3691b90ea15")
+        );
         assert_eq!(r.caller_id_num.as_deref(), Some("000*306"));
         assert_eq!(r.called_extension.as_deref(), Some("000*332"));
         assert_eq!(r.variables.get("lang").map(String::as_str), Some("ru"));
         assert_eq!(r.variables.len(), 1);
         let ev = r.to_events(5, &[Action::Hangup], "rule", Some("r1"));
         assert_eq!(ev.len(), 2);
-        assert!(matches!(&ev[0].kind, CallEventKind::Created { direction: Direction::Internal, .. }));
-        assert!(matches!(&ev[1].kind, CallEventKind::Ivr { detail, .. } if detail["reply"][0]["action"] == "hangup"));
+        assert!(matches!(
+            &ev[0].kind,
+            CallEventKind::Created {
+                direction: Direction::Internal,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&ev[1].kind, CallEventKind::Ivr { detail, .. } if detail["reply"][0]["action"] == "hangup")
+        );
         assert_eq!(ev[1].control_id.as_deref(), r.call_api_id.as_deref());
         assert_eq!(r.step_key(), r.clone().step_key());
     }

@@ -117,10 +117,20 @@ pub fn preview_xml(rule: &IvrRule) -> String {
 impl IvrRule {
     /// Check the rule: valid actions and well-formed conditions.
     pub fn validate(&self) -> Result<(), RuleError> {
-        let label = if self.name.is_empty() { self.id.clone() } else { self.name.clone() };
-        validate_actions(&self.actions).map_err(|source| RuleError::Actions { rule: label.clone(), source })?;
+        let label = if self.name.is_empty() {
+            self.id.clone()
+        } else {
+            self.name.clone()
+        };
+        validate_actions(&self.actions).map_err(|source| RuleError::Actions {
+            rule: label.clone(),
+            source,
+        })?;
         for c in &self.when {
-            let bad = |reason: String| RuleError::Invalid { rule: label.clone(), reason };
+            let bad = |reason: String| RuleError::Invalid {
+                rule: label.clone(),
+                reason,
+            };
             match c {
                 Condition::TimeOfDay { from, to } => {
                     for t in [from, to] {
@@ -146,7 +156,11 @@ impl IvrRule {
 }
 
 /// The first enabled rule that matches.
-pub fn evaluate<'a>(rules: &'a [IvrRule], req: &CallInteractiveRequest, now: &DateTime<Tz>) -> Option<&'a IvrRule> {
+pub fn evaluate<'a>(
+    rules: &'a [IvrRule],
+    req: &CallInteractiveRequest,
+    now: &DateTime<Tz>,
+) -> Option<&'a IvrRule> {
     rules.iter().find(|r| r.matches(req, now))
 }
 
@@ -157,7 +171,11 @@ fn condition_holds(c: &Condition, req: &CallInteractiveRequest, now: &DateTime<T
         Condition::Did { test } => number_test(test, req.called_did.as_deref()),
         Condition::CalledNumber { test } => number_test(test, req.called_number.as_deref()),
         Condition::Variable { name, test } => {
-            let v = req.variables.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.trim())).map(|(_, v)| v.as_str());
+            let v = req
+                .variables
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name.trim()))
+                .map(|(_, v)| v.as_str());
             text_test(test, v)
         }
         Condition::TimeOfDay { from, to } => match (parse_hhmm(from), parse_hhmm(to)) {
@@ -182,7 +200,10 @@ fn parse_hhmm(s: &str) -> Option<u32> {
 }
 
 fn normalize_number(s: &str) -> String {
-    let s: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+    let s: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
     s.strip_prefix('+').map(str::to_string).unwrap_or(s)
 }
 
@@ -219,11 +240,18 @@ mod tests {
     }
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Tz> {
-        chrono_tz::Europe::Moscow.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+        chrono_tz::Europe::Moscow
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
     }
 
     fn rule(id: &str, when: Vec<Condition>) -> IvrRule {
-        IvrRule { id: id.into(), when, actions: vec![Action::Hangup], ..Default::default() }
+        IvrRule {
+            id: id.into(),
+            when,
+            actions: vec![Action::Hangup],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -232,20 +260,56 @@ mod tests {
         // 2024-01-01 was a Monday.
         let mon_noon = at(2024, 1, 1, 12, 0);
         let yes = |c: Condition| rule("r", vec![c]).matches(&r, &mon_noon);
-        assert!(yes(Condition::CallerNumber { test: TextTest::Prefix("7495".into()) }));
-        assert!(yes(Condition::CallerNumber { test: TextTest::Equals("+74951234567".into()) }));
-        assert!(yes(Condition::CallerName { test: TextTest::Contains("petrov".into()) }));
-        assert!(yes(Condition::Did { test: TextTest::OneOf(vec!["1".into(), "74951110000".into()]) }));
-        assert!(yes(Condition::CalledNumber { test: TextTest::Suffix("32".into()) }));
-        assert!(yes(Condition::Variable { name: "LANG".into(), test: TextTest::Equals("ru".into()) }));
-        assert!(yes(Condition::Variable { name: "missing".into(), test: TextTest::Absent }));
-        assert!(!yes(Condition::Variable { name: "missing".into(), test: TextTest::Present }));
-        assert!(yes(Condition::TimeOfDay { from: "09:00".into(), to: "18:00".into() }));
-        assert!(!yes(Condition::TimeOfDay { from: "18:00".into(), to: "09:00".into() }));
-        assert!(yes(Condition::Weekday { days: vec![Weekday::Mon, Weekday::Tue] }));
-        assert!(!yes(Condition::Weekday { days: vec![Weekday::Sat, Weekday::Sun] }));
+        assert!(yes(Condition::CallerNumber {
+            test: TextTest::Prefix("7495".into())
+        }));
+        assert!(yes(Condition::CallerNumber {
+            test: TextTest::Equals("+74951234567".into())
+        }));
+        assert!(yes(Condition::CallerName {
+            test: TextTest::Contains("petrov".into())
+        }));
+        assert!(yes(Condition::Did {
+            test: TextTest::OneOf(vec!["1".into(), "74951110000".into()])
+        }));
+        assert!(yes(Condition::CalledNumber {
+            test: TextTest::Suffix("32".into())
+        }));
+        assert!(yes(Condition::Variable {
+            name: "LANG".into(),
+            test: TextTest::Equals("ru".into())
+        }));
+        assert!(yes(Condition::Variable {
+            name: "missing".into(),
+            test: TextTest::Absent
+        }));
+        assert!(!yes(Condition::Variable {
+            name: "missing".into(),
+            test: TextTest::Present
+        }));
+        assert!(yes(Condition::TimeOfDay {
+            from: "09:00".into(),
+            to: "18:00".into()
+        }));
+        assert!(!yes(Condition::TimeOfDay {
+            from: "18:00".into(),
+            to: "09:00".into()
+        }));
+        assert!(yes(Condition::Weekday {
+            days: vec![Weekday::Mon, Weekday::Tue]
+        }));
+        assert!(!yes(Condition::Weekday {
+            days: vec![Weekday::Sat, Weekday::Sun]
+        }));
         let night = at(2024, 1, 6, 23, 30);
-        assert!(rule("n", vec![Condition::TimeOfDay { from: "18:00".into(), to: "09:00".into() }]).matches(&r, &night));
+        assert!(rule(
+            "n",
+            vec![Condition::TimeOfDay {
+                from: "18:00".into(),
+                to: "09:00".into()
+            }]
+        )
+        .matches(&r, &night));
     }
 
     #[test]
@@ -256,18 +320,41 @@ mod tests {
         off.enabled = false;
         let rules = vec![
             off,
-            rule("other", vec![Condition::CallerNumber { test: TextTest::Equals("200".into()) }]),
-            rule("hit", vec![Condition::CallerNumber { test: TextTest::Equals("100".into()) }]),
+            rule(
+                "other",
+                vec![Condition::CallerNumber {
+                    test: TextTest::Equals("200".into()),
+                }],
+            ),
+            rule(
+                "hit",
+                vec![Condition::CallerNumber {
+                    test: TextTest::Equals("100".into()),
+                }],
+            ),
             rule("later", vec![]),
         ];
-        assert_eq!(evaluate(&rules, &r, &now).map(|r| r.id.as_str()), Some("hit"));
+        assert_eq!(
+            evaluate(&rules, &r, &now).map(|r| r.id.as_str()),
+            Some("hit")
+        );
         assert!(evaluate(&rules[..2], &r, &now).is_none());
     }
 
     #[test]
     fn validation() {
-        assert!(rule("a", vec![Condition::TimeOfDay { from: "9".into(), to: "18:00".into() }]).validate().is_err());
-        assert!(rule("a", vec![Condition::Weekday { days: vec![] }]).validate().is_err());
+        assert!(rule(
+            "a",
+            vec![Condition::TimeOfDay {
+                from: "9".into(),
+                to: "18:00".into()
+            }]
+        )
+        .validate()
+        .is_err());
+        assert!(rule("a", vec![Condition::Weekday { days: vec![] }])
+            .validate()
+            .is_err());
         let mut r = rule("a", vec![]);
         r.actions = vec![Action::Hangup; 11];
         assert!(r.validate().is_err());
@@ -277,9 +364,15 @@ mod tests {
 
     #[test]
     fn json_form() {
-        let c = Condition::CallerNumber { test: TextTest::Prefix("7495".into()) };
-        assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"field":"caller_number","test":{"op":"prefix","value":"7495"}}"#);
-        let r: IvrRule = serde_json::from_str(r#"{"id":"x","actions":[{"action":"hangup"}]}"#).unwrap();
+        let c = Condition::CallerNumber {
+            test: TextTest::Prefix("7495".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"field":"caller_number","test":{"op":"prefix","value":"7495"}}"#
+        );
+        let r: IvrRule =
+            serde_json::from_str(r#"{"id":"x","actions":[{"action":"hangup"}]}"#).unwrap();
         assert!(r.enabled);
     }
 }

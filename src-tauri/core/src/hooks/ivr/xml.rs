@@ -61,7 +61,11 @@ fn write_action(w: &mut Writer<Vec<u8>>, action: &Action) -> std::io::Result<()>
             }
             None
         }
-        Action::PlaySound { file, mode, digitvar } => {
+        Action::PlaySound {
+            file,
+            mode,
+            digitvar,
+        } => {
             if let Some(m) = mode {
                 attr("where", m.as_str());
             }
@@ -70,7 +74,12 @@ fn write_action(w: &mut Writer<Vec<u8>>, action: &Action) -> std::io::Result<()>
             }
             Some(file.clone())
         }
-        Action::SimpleTransfer { numbers, is_final, timeout, early_media } => {
+        Action::SimpleTransfer {
+            numbers,
+            is_final,
+            timeout,
+            early_media,
+        } => {
             if let Some(f) = is_final {
                 attr("final", if *f { "yes" } else { "no" });
             }
@@ -123,13 +132,33 @@ pub fn sanitize(actions: &[Action]) -> Vec<Action> {
         .take(MAX_ACTIONS)
         .map(|a| match a {
             Action::Hangup | Action::Pause { .. } => a.clone(),
-            Action::SetVar { name, value } => Action::SetVar { name: c(name), value: c(value) },
-            Action::Jump { context, option } => Action::Jump { context: c(context), option: c(option) },
-            Action::SetCaller { name, number } => Action::SetCaller { name: co(name), number: co(number) },
-            Action::PlaySound { file, mode, digitvar } => {
-                Action::PlaySound { file: c(file), mode: *mode, digitvar: co(digitvar) }
-            }
-            Action::SimpleTransfer { numbers, is_final, timeout, early_media } => Action::SimpleTransfer {
+            Action::SetVar { name, value } => Action::SetVar {
+                name: c(name),
+                value: c(value),
+            },
+            Action::Jump { context, option } => Action::Jump {
+                context: c(context),
+                option: c(option),
+            },
+            Action::SetCaller { name, number } => Action::SetCaller {
+                name: co(name),
+                number: co(number),
+            },
+            Action::PlaySound {
+                file,
+                mode,
+                digitvar,
+            } => Action::PlaySound {
+                file: c(file),
+                mode: *mode,
+                digitvar: co(digitvar),
+            },
+            Action::SimpleTransfer {
+                numbers,
+                is_final,
+                timeout,
+                early_media,
+            } => Action::SimpleTransfer {
                 numbers: split_numbers(&clean(&numbers.join(","))),
                 is_final: *is_final,
                 timeout: *timeout,
@@ -158,7 +187,9 @@ pub fn parse_response_xml(xml: &str) -> Result<Vec<Action>, ReplyXmlError> {
         let ev = reader.read_event().map_err(malformed)?;
         match ev {
             Event::Eof if done => return Ok(actions),
-            Event::Eof if in_response => return Err(ReplyXmlError::Malformed("unclosed <Response>".into())),
+            Event::Eof if in_response => {
+                return Err(ReplyXmlError::Malformed("unclosed <Response>".into()))
+            }
             Event::Eof => return Err(ReplyXmlError::NoResponse),
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::DocType(_) => return Err(ReplyXmlError::DocType),
@@ -238,7 +269,10 @@ fn read_text(reader: &mut Reader<&[u8]>, element: &str) -> Result<String, ReplyX
 fn resolve_ref(r: &quick_xml::events::BytesRef<'_>) -> Result<char, ReplyXmlError> {
     if let Some(c) = r.resolve_char_ref().map_err(malformed)? {
         if !is_xml_char(c) {
-            return Err(ReplyXmlError::Malformed(format!("&{}; is not an XML character", one_line(r, 20))));
+            return Err(ReplyXmlError::Malformed(format!(
+                "&{}; is not an XML character",
+                one_line(r, 20)
+            )));
         }
         return Ok(c);
     }
@@ -266,11 +300,19 @@ impl Attrs {
             let a = a.map_err(|x| ReplyXmlError::Malformed(one_line(&x.to_string(), 160)))?;
             let key = a.key.as_ref().to_string();
             if !allowed.contains(&key.as_str()) {
-                return Err(ReplyXmlError::UnknownAttribute { element, attribute: one_line(&key, 40) });
+                return Err(ReplyXmlError::UnknownAttribute {
+                    element,
+                    attribute: one_line(&key, 40),
+                });
             }
-            let value = a.normalized_value(XmlVersion::Implicit1_0).map_err(malformed)?;
+            let value = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(malformed)?;
             if let Some(bad) = value.chars().find(|&c| !is_xml_char(c)) {
-                return Err(ReplyXmlError::Malformed(format!("attribute {key} holds U+{:04X}", bad as u32)));
+                return Err(ReplyXmlError::Malformed(format!(
+                    "attribute {key} holds U+{:04X}",
+                    bad as u32
+                )));
             }
             list.push((key, value.into_owned()));
         }
@@ -278,14 +320,18 @@ impl Attrs {
     }
 
     fn get(&self, key: &str) -> Option<String> {
-        self.list.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.list
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     fn required(&self, key: &str) -> Result<String, ReplyXmlError> {
-        self.get(key).ok_or_else(|| ReplyXmlError::MissingAttribute {
-            element: self.element.clone(),
-            attribute: key.to_string(),
-        })
+        self.get(key)
+            .ok_or_else(|| ReplyXmlError::MissingAttribute {
+                element: self.element.clone(),
+                attribute: key.to_string(),
+            })
     }
 
     fn invalid(&self, key: &str, reason: &str) -> ReplyXmlError {
@@ -298,12 +344,18 @@ impl Attrs {
 
     fn number(&self, key: &str) -> Result<Option<u32>, ReplyXmlError> {
         self.get(key)
-            .map(|v| v.trim().parse::<u32>().map_err(|_| self.invalid(key, "expected a whole number")))
+            .map(|v| {
+                v.trim()
+                    .parse::<u32>()
+                    .map_err(|_| self.invalid(key, "expected a whole number"))
+            })
             .transpose()
     }
 
     fn flag(&self, key: &str, yes: &[&str], no: &[&str]) -> Result<Option<bool>, ReplyXmlError> {
-        let Some(v) = self.get(key) else { return Ok(None) };
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
         let v = v.trim();
         if yes.iter().any(|y| y.eq_ignore_ascii_case(v)) {
             Ok(Some(true))
@@ -319,7 +371,9 @@ fn action_from(e: &BytesStart<'_>, text: Option<String>) -> Result<Action, Reply
     let element = name(e);
     let text_or_empty = text.clone().unwrap_or_default();
     let must_be_empty = |t: &Option<String>| match t {
-        Some(t) if !t.chars().all(|c| c.is_ascii_whitespace()) => Err(ReplyXmlError::NotEmpty(element.clone())),
+        Some(t) if !t.chars().all(|c| c.is_ascii_whitespace()) => {
+            Err(ReplyXmlError::NotEmpty(element.clone()))
+        }
         _ => Ok(()),
     };
     Ok(match element.as_str() {
@@ -331,21 +385,32 @@ fn action_from(e: &BytesStart<'_>, text: Option<String>) -> Result<Action, Reply
         "Pause" => {
             let a = Attrs::read(e, &["length"])?;
             must_be_empty(&text)?;
-            Action::Pause { length: a.number("length")? }
+            Action::Pause {
+                length: a.number("length")?,
+            }
         }
         "SetVar" => {
             let a = Attrs::read(e, &["name"])?;
-            Action::SetVar { name: a.required("name")?, value: text_or_empty }
+            Action::SetVar {
+                name: a.required("name")?,
+                value: text_or_empty,
+            }
         }
         "Jump" => {
             let a = Attrs::read(e, &["context", "option"])?;
             must_be_empty(&text)?;
-            Action::Jump { context: a.required("context")?, option: a.required("option")? }
+            Action::Jump {
+                context: a.required("context")?,
+                option: a.required("option")?,
+            }
         }
         "SetCaller" => {
             let a = Attrs::read(e, &["name", "number"])?;
             must_be_empty(&text)?;
-            Action::SetCaller { name: a.get("name"), number: a.get("number") }
+            Action::SetCaller {
+                name: a.get("name"),
+                number: a.get("number"),
+            }
         }
         "PlaySound" => {
             let a = Attrs::read(e, &["where", "digitvar"])?;
@@ -355,7 +420,11 @@ fn action_from(e: &BytesStart<'_>, text: Option<String>) -> Result<Action, Reply
                 Some(m) if m.eq_ignore_ascii_case("background") => Some(PlayMode::Background),
                 Some(_) => return Err(a.invalid("where", "expected foreground or background")),
             };
-            Action::PlaySound { file: text_or_empty, mode, digitvar: a.get("digitvar") }
+            Action::PlaySound {
+                file: text_or_empty,
+                mode,
+                digitvar: a.get("digitvar"),
+            }
         }
         "SimpleTransfer" => {
             let a = Attrs::read(e, &["final", "timeout", "early_media"])?;
@@ -377,9 +446,18 @@ mod tests {
 
     fn all_actions() -> Vec<Action> {
         vec![
-            Action::SetVar { name: "transferDestination".into(), value: "09897987".into() },
-            Action::Jump { context: "3".into(), option: "start".into() },
-            Action::SetCaller { name: Some("callerName".into()), number: Some("92992".into()) },
+            Action::SetVar {
+                name: "transferDestination".into(),
+                value: "09897987".into(),
+            },
+            Action::Jump {
+                context: "3".into(),
+                option: "start".into(),
+            },
+            Action::SetCaller {
+                name: Some("callerName".into()),
+                number: Some("92992".into()),
+            },
             Action::PlaySound {
                 file: "ae3d969ccc49e1a7746e0b1ce36ee4176190040c.wav".into(),
                 mode: Some(PlayMode::Background),
@@ -400,24 +478,37 @@ mod tests {
     #[test]
     fn writes_the_seed_shapes() {
         let xml = response_xml(&all_actions());
-        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>\n    <SetVar"));
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>\n    <SetVar")
+        );
         assert!(xml.contains(r#"<SetVar name="transferDestination">09897987</SetVar>"#));
         assert!(xml.contains(r#"<Jump context="3" option="start"/>"#));
-        assert!(xml.contains(r#"<PlaySound where="background" digitvar="transferDestination">ae3d"#));
+        assert!(
+            xml.contains(r#"<PlaySound where="background" digitvar="transferDestination">ae3d"#)
+        );
         assert!(xml.contains(r#"<SimpleTransfer final="no" timeout="20" early_media="True">NUM1,NUM2</SimpleTransfer>"#));
         assert!(xml.ends_with("</Response>"));
         assert_eq!(parse_response_xml(&xml).unwrap(), all_actions());
-        assert_eq!(response_xml(&[]), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response/>");
+        assert_eq!(
+            response_xml(&[]),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response/>"
+        );
         assert_eq!(parse_response_xml(&response_xml(&[])).unwrap(), vec![]);
     }
 
     #[test]
     fn values_are_escaped() {
-        let a = vec![Action::SetVar { name: "v".into(), value: "</SetVar><Hangup/>&amp;\"'\r\n\t ".into() }];
+        let a = vec![Action::SetVar {
+            name: "v".into(),
+            value: "</SetVar><Hangup/>&amp;\"'\r\n\t ".into(),
+        }];
         let xml = response_xml(&a);
         assert!(!xml.contains("<Hangup/>"));
         assert_eq!(parse_response_xml(&xml).unwrap(), a);
-        let b = vec![Action::SetCaller { name: Some("\"><Hangup a=\"\n\t\r".into()), number: None }];
+        let b = vec![Action::SetCaller {
+            name: Some("\"><Hangup a=\"\n\t\r".into()),
+            number: None,
+        }];
         assert_eq!(parse_response_xml(&response_xml(&b)).unwrap(), b);
     }
 
@@ -425,9 +516,18 @@ mod tests {
     fn writer_caps_at_ten_and_drops_control_chars() {
         let xml = response_xml(&vec![Action::Hangup; 12]);
         assert_eq!(parse_response_xml(&xml).unwrap().len(), MAX_ACTIONS);
-        let a = vec![Action::SetVar { name: "v".into(), value: "a\u{0}b\u{1b}c".into() }];
+        let a = vec![Action::SetVar {
+            name: "v".into(),
+            value: "a\u{0}b\u{1b}c".into(),
+        }];
         assert_eq!(parse_response_xml(&response_xml(&a)).unwrap(), sanitize(&a));
-        assert_eq!(sanitize(&a), vec![Action::SetVar { name: "v".into(), value: "abc".into() }]);
+        assert_eq!(
+            sanitize(&a),
+            vec![Action::SetVar {
+                name: "v".into(),
+                value: "abc".into()
+            }]
+        );
     }
 
     #[test]
