@@ -153,7 +153,7 @@ async fn an_undecided_request_gets_the_rules_actions_within_the_deadline() {
     // The agent is given far longer than the deadline allows.
     s.rules[0].ask_agent_ms = Some(60_000);
     cfg.ivr = s;
-    cfg.ivr_deadline_ms = 400;
+    cfg.ivr_deadline_ms = 1_000;
     let (listener, _sink) = start(cfg).await;
     let url = listener.urls().ivr;
     assert_eq!(ask(&http(), &url, CALL).await, transfer("101"));
@@ -170,7 +170,7 @@ async fn an_undecided_request_gets_the_rules_actions_within_the_deadline() {
 async fn store_failures_and_stalls_give_the_fallback_never_a_500() {
     let mut cfg = config();
     cfg.ivr = settings();
-    cfg.ivr_deadline_ms = 300;
+    cfg.ivr_deadline_ms = 1_000;
     let fallback = cfg.ivr.fallback_actions.clone();
     let (listener, sink) = start(cfg).await;
     let url = listener.urls().ivr;

@@ -260,7 +260,7 @@ async fn source_addresses_outside_the_allow_list_get_403() {
 #[tokio::test]
 async fn a_failing_or_stalled_store_is_503_never_200() {
     let mut cfg = config();
-    cfg.store_timeout_ms = 150;
+    cfg.store_timeout_ms = 500;
     let (listener, sink) = start(cfg).await;
     let url = listener.urls().calls;
     let client = http();
@@ -269,7 +269,7 @@ async fn a_failing_or_stalled_store_is_503_never_200() {
     assert_eq!(resp.status(), 503);
     assert!(resp.text().await.unwrap().contains("disk full"));
     sink.fail.store(false, Ordering::SeqCst);
-    sink.delay_ms.store(5_000, Ordering::SeqCst);
+    sink.delay_ms.store(60_000, Ordering::SeqCst);
     let resp = client.post(&url).body(CREATE).send().await.unwrap();
     assert_eq!(resp.status(), 503);
     assert!(resp.text().await.unwrap().contains("did not answer"));

@@ -271,7 +271,7 @@ async fn serve_connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(shared.config.header_timeout_ms))
-        .max_headers(64)
+        .max_headers(32)
         .max_buf_size(64 * 1024);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
