@@ -273,6 +273,13 @@ async fn one_component_at_a_time_is_enforced_locally() {
     let mut h = harness(cfg());
     h.handshake().await;
     h.push(r#"["notify",{"class":"ivrevents","type":"api_start","eventts":1,"data":{"key":"k1","ivrid":"rDlg-1","cid":"c1","params":"{\"a\":1}"}}]"#);
+    // Frames and commands race inside the link: wait until the offer was handled.
+    while !matches!(
+        h.event().await,
+        EraEvent::Ivr {
+            event: IvrEvent::Offered { .. }
+        }
+    ) {}
     let rx = h
         .request(
             "ivrapi_component_apply",
