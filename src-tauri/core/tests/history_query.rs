@@ -452,6 +452,25 @@ async fn keyset_pagination_walks_every_call_once_newest_first() {
     sorted.dedup();
     assert_eq!(sorted.len(), 23);
 
+    // Search results page by record id, newest record first.
+    let search = CallFilter {
+        text: Some("900000".into()),
+        ..CallFilter::default()
+    };
+    let mut ids = Vec::new();
+    let mut page = PageRequest::first(4);
+    loop {
+        let got = h.list_calls(search.clone(), page).await.unwrap();
+        ids.extend(got.calls.iter().map(|c| c.id));
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    let mut expected: Vec<i64> = seen.iter().map(|(_, id)| *id).collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ids, expected);
+
     for bad in [0, 501] {
         let e = h
             .list_calls(CallFilter::default(), PageRequest::first(bad))

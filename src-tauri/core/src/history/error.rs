@@ -14,7 +14,11 @@ pub enum HistoryError {
         path.display(),
         copy.display()
     )]
-    Damaged { path: PathBuf, copy: PathBuf, detail: String },
+    Damaged {
+        path: PathBuf,
+        copy: PathBuf,
+        detail: String,
+    },
 
     /// The file is damaged and even the safety copy could not be written.
     #[error("the history database {} is damaged ({detail}) and could not be copied aside: {source}", path.display())]
@@ -56,6 +60,10 @@ pub enum HistoryError {
     /// The transaction holding the operation did not commit; nothing of it was stored.
     #[error("the history transaction did not commit: {0}")]
     Commit(String),
+
+    /// A bug in the store (a write operation or read task panicked); nothing of it was stored.
+    #[error("internal history error: {0}")]
+    Internal(String),
 
     /// Writing an export failed (the output, not the database).
     #[error("history export failed: {0}")]
@@ -101,8 +109,22 @@ mod tests {
     #[test]
     fn codes_follow_the_ui_list() {
         assert_eq!(HistoryError::invalid("x").code(), Code::InvalidInput);
-        assert_eq!(HistoryError::NotFound { what: "call", id: 3 }.code(), Code::NotFound);
+        assert_eq!(
+            HistoryError::NotFound {
+                what: "call",
+                id: 3
+            }
+            .code(),
+            Code::NotFound
+        );
         assert_eq!(HistoryError::Closed.code(), Code::Storage);
-        assert_eq!(HistoryError::NotFound { what: "call", id: 3 }.to_string(), "call 3 not found");
+        assert_eq!(
+            HistoryError::NotFound {
+                what: "call",
+                id: 3
+            }
+            .to_string(),
+            "call 3 not found"
+        );
     }
 }

@@ -80,7 +80,11 @@ fn csv_row(c: &CallSummary, notes: &[String]) -> Vec<String> {
         opt(c.result.as_ref().map(|r| r.code.as_str())),
         opt(c.result.as_ref().map(|r| r.meaning.as_str())),
         c.talk_secs.map(|t| t.to_string()).unwrap_or_default(),
-        c.sources.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+        c.sources
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
         opt(c.disposition.as_deref()),
         c.has_recording.to_string(),
         notes.join(" | "),
@@ -99,7 +103,10 @@ fn for_each_call(
         let got = list_calls(conn, filter, &page)?;
         for call in got.calls {
             let notes = if call.note_count > 0 {
-                notes_of(conn, call.id)?.into_iter().map(|n| n.body).collect()
+                notes_of(conn, call.id)?
+                    .into_iter()
+                    .map(|n| n.body)
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -124,7 +131,9 @@ pub(crate) fn export(
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(CSV_HEADER).map_err(io_err)?;
-            let n = for_each_call(conn, filter, |call, notes| w.write_record(csv_row(&call, &notes)).map_err(io_err))?;
+            let n = for_each_call(conn, filter, |call, notes| {
+                w.write_record(csv_row(&call, &notes)).map_err(io_err)
+            })?;
             w.flush().map_err(io_err)?;
             Ok(n)
         }

@@ -31,11 +31,18 @@ pub(crate) fn source_bit(s: Source) -> i64 {
     }
 }
 
-const ALL_SOURCES: [Source; 4] =
-    [Source::Era, Source::Telphin, Source::Webhook, Source::CallInteractive];
+const ALL_SOURCES: [Source; 4] = [
+    Source::Era,
+    Source::Telphin,
+    Source::Webhook,
+    Source::CallInteractive,
+];
 
 pub(crate) fn sources_from_bits(bits: i64) -> Vec<Source> {
-    ALL_SOURCES.into_iter().filter(|s| bits & source_bit(*s) != 0).collect()
+    ALL_SOURCES
+        .into_iter()
+        .filter(|s| bits & source_bit(*s) != 0)
+        .collect()
 }
 
 pub(crate) fn parse_source(s: &str) -> Option<Source> {
@@ -43,7 +50,9 @@ pub(crate) fn parse_source(s: &str) -> Option<Source> {
 }
 
 pub(crate) fn parse_direction(s: &str) -> Option<Direction> {
-    [Direction::Inbound, Direction::Outbound, Direction::Internal].into_iter().find(|d| d.as_str() == s)
+    [Direction::Inbound, Direction::Outbound, Direction::Internal]
+        .into_iter()
+        .find(|d| d.as_str() == s)
 }
 
 pub(crate) fn parse_unpark(s: &str) -> Option<UnparkKind> {
@@ -242,7 +251,10 @@ impl CallState {
                 }
             }
         };
-        for p in [&self.remote, &self.local, &self.answered_by].into_iter().flatten() {
+        for p in [&self.remote, &self.local, &self.answered_by]
+            .into_iter()
+            .flatten()
+        {
             add(&p.number);
         }
         if let Some(d) = &self.did {
@@ -257,7 +269,11 @@ impl CallState {
     pub fn search_names(&self) -> String {
         let mut set = BTreeSet::new();
         let parties = [&self.remote, &self.local, &self.answered_by];
-        for name in parties.into_iter().flatten().filter_map(|p| p.name.as_deref()) {
+        for name in parties
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.name.as_deref())
+        {
             set.insert(name.to_string());
         }
         for l in &self.legs {
@@ -276,7 +292,12 @@ impl CallState {
 
     /// Text of the `digits` search column.
     pub fn search_digits(&self) -> String {
-        self.ivr.iter().map(|s| s.dtmf.as_str()).filter(|d| !d.is_empty()).collect::<Vec<_>>().join(" ")
+        self.ivr
+            .iter()
+            .map(|s| s.dtmf.as_str())
+            .filter(|d| !d.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -292,7 +313,10 @@ pub(crate) fn fold(mut events: Vec<FoldEvent>, window_ms: i64) -> Option<CallSta
         ))
     });
     let first = events.first()?;
-    let mut st = CallState { started_ms: first.at_ms, ..CallState::default() };
+    let mut st = CallState {
+        started_ms: first.at_ms,
+        ..CallState::default()
+    };
     let mut endings: Vec<(ResultCode, Option<i64>)> = Vec::new();
     let mut hold_since: Option<i64> = None;
     for ev in &events {
@@ -314,7 +338,13 @@ fn apply(
 ) {
     let at = ev.at_ms;
     match &ev.kind {
-        CallEventKind::Created { direction, from, to, did, via } => {
+        CallEventKind::Created {
+            direction,
+            from,
+            to,
+            did,
+            via,
+        } => {
             if st.created_ms.is_none() {
                 st.created_ms = Some(at);
                 st.direction = Some(*direction);
@@ -381,10 +411,17 @@ fn apply(
         }
         CallEventKind::Transferred { to, attended } => {
             let dup = st.transfers.iter().any(|t| {
-                t.source != ev.source && t.to.number == to.number && (t.at_ms - at).abs() <= window_ms
+                t.source != ev.source
+                    && t.to.number == to.number
+                    && (t.at_ms - at).abs() <= window_ms
             });
             if !dup {
-                st.transfers.push(Transfer { source: ev.source, at_ms: at, to: to.clone(), attended: *attended });
+                st.transfers.push(Transfer {
+                    source: ev.source,
+                    at_ms: at,
+                    to: to.clone(),
+                    attended: *attended,
+                });
             }
         }
         CallEventKind::Ended { result, talk_secs } => {
@@ -409,7 +446,12 @@ fn apply(
             }
         }
         CallEventKind::Unparked { slot, how } => {
-            if let Some(p) = st.parks.iter_mut().rev().find(|p| p.slot == *slot && p.unparked_ms.is_none()) {
+            if let Some(p) = st
+                .parks
+                .iter_mut()
+                .rev()
+                .find(|p| p.slot == *slot && p.unparked_ms.is_none())
+            {
                 p.unparked_ms = Some(at);
                 p.how = Some(*how);
             } else if !st.parks.iter().any(|p| {
@@ -427,7 +469,11 @@ fn apply(
         }
         CallEventKind::RecordingAvailable { reference } => {
             if !st.recordings.iter().any(|r| &r.reference == reference) {
-                st.recordings.push(Recording { source: ev.source, at_ms: at, reference: reference.clone() });
+                st.recordings.push(Recording {
+                    source: ev.source,
+                    at_ms: at,
+                    reference: reference.clone(),
+                });
             }
         }
         CallEventKind::Dtmf { digits } => {
@@ -455,31 +501,50 @@ fn apply(
             if let Some(d) = detail_str(detail, &["digits", "dtmf"]) {
                 s.dtmf.push_str(&d);
             }
-            s.steps.push(IvrStep { at_ms: at, step: step.clone(), detail: detail.clone() });
+            s.steps.push(IvrStep {
+                at_ms: at,
+                step: step.clone(),
+                detail: detail.clone(),
+            });
         }
     }
 }
 
 fn finish(st: &mut CallState, endings: Vec<(ResultCode, Option<i64>)>, hold_since: Option<i64>) {
-    let answered = st.answered_ms.is_some() || endings.iter().any(|(r, _)| r.outcome == Outcome::Answered);
+    let answered =
+        st.answered_ms.is_some() || endings.iter().any(|(r, _)| r.outcome == Outcome::Answered);
     // The latest report wins; when the call was answered, the latest report that says so.
     st.result = if answered {
-        endings.iter().rev().find(|(r, _)| r.outcome == Outcome::Answered).or(endings.last())
+        endings
+            .iter()
+            .rev()
+            .find(|(r, _)| r.outcome == Outcome::Answered)
+            .or(endings.last())
     } else {
         endings.last()
     }
     .map(|(r, _)| r.clone());
-    st.outcome = if answered { Some(Outcome::Answered) } else { st.result.as_ref().map(|r| r.outcome) };
-    st.talk_secs = endings.iter().filter_map(|(_, t)| *t).max().or_else(|| match (st.answered_ms, st.ended_ms) {
-        (Some(a), Some(e)) if e >= a => Some((e - a) / 1000),
-        _ => None,
+    st.outcome = if answered {
+        Some(Outcome::Answered)
+    } else {
+        st.result.as_ref().map(|r| r.outcome)
+    };
+    st.talk_secs = endings.iter().filter_map(|(_, t)| *t).max().or_else(|| {
+        match (st.answered_ms, st.ended_ms) {
+            (Some(a), Some(e)) if e >= a => Some((e - a) / 1000),
+            _ => None,
+        }
     });
     if let (Some(since), Some(end)) = (hold_since, st.ended_ms) {
         st.hold_secs += (end - since).max(0) / 1000;
     }
     st.missed = st.direction == Some(Direction::Inbound) && st.ended_ms.is_some() && !answered;
     if let Some(end) = st.ended_ms {
-        for leg in st.legs.iter_mut().filter(|l| l.answered_ms.is_some() && l.ended_ms.is_none()) {
+        for leg in st
+            .legs
+            .iter_mut()
+            .filter(|l| l.answered_ms.is_some() && l.ended_ms.is_none())
+        {
             leg.ended_ms = Some(end);
         }
     }
@@ -513,7 +578,11 @@ fn new_leg(st: &mut CallState, source: Source, key: String, synthetic: bool) -> 
 }
 
 fn leg_by_key(st: &mut CallState, source: Source, key: &str) -> usize {
-    match st.legs.iter().position(|l| l.source == source && l.key == key) {
+    match st
+        .legs
+        .iter()
+        .position(|l| l.source == source && l.key == key)
+    {
         Some(i) => i,
         None => new_leg(st, source, key.to_string(), false),
     }
@@ -522,10 +591,18 @@ fn leg_by_key(st: &mut CallState, source: Source, key: &str) -> usize {
 /// A ringing leg: its own id, else a leg the same source created for the same number without an
 /// id (an `Answered` that came with an earlier timestamp), else a new leg.
 fn leg_for_ringing(st: &mut CallState, source: Source, key: &str, party: &Party) -> usize {
-    if let Some(i) = st.legs.iter().position(|l| l.source == source && l.key == key) {
+    if let Some(i) = st
+        .legs
+        .iter()
+        .position(|l| l.source == source && l.key == key)
+    {
         return i;
     }
-    if let Some(i) = st.legs.iter().position(|l| l.source == source && l.synthetic && l.party.number == party.number) {
+    if let Some(i) = st
+        .legs
+        .iter()
+        .position(|l| l.source == source && l.synthetic && l.party.number == party.number)
+    {
         st.legs[i].key = key.to_string();
         return i;
     }
@@ -536,7 +613,11 @@ fn leg_for_ringing(st: &mut CallState, source: Source, key: &str, party: &Party)
 /// number, else a new leg keyed `@<number>`.
 fn leg_by_party(st: &mut CallState, source: Source, by: &Party) -> usize {
     let number = by.number.trim();
-    if let Some(i) = st.legs.iter().rposition(|l| l.source == source && l.party.number.trim() == number) {
+    if let Some(i) = st
+        .legs
+        .iter()
+        .rposition(|l| l.source == source && l.party.number.trim() == number)
+    {
         return i;
     }
     let i = new_leg(st, source, format!("@{number}"), true);
@@ -550,7 +631,11 @@ fn ivr_session(st: &mut CallState, source: Source, key: Option<String>, at: i64)
             .ivr
             .iter()
             .position(|s| s.source == source && s.key.as_ref() == Some(k))
-            .or_else(|| st.ivr.iter().rposition(|s| s.source == source && s.key.is_none())),
+            .or_else(|| {
+                st.ivr
+                    .iter()
+                    .rposition(|s| s.source == source && s.key.is_none())
+            }),
         None => st.ivr.iter().rposition(|s| s.source == source),
     };
     let i = match found {
@@ -585,12 +670,20 @@ mod tests {
     use super::*;
 
     fn ev(at: i64, key: &str, kind: CallEventKind) -> FoldEvent {
-        FoldEvent { source: Source::Webhook, at_ms: at, dedup_key: key.into(), kind }
+        FoldEvent {
+            source: Source::Webhook,
+            at_ms: at,
+            dedup_key: key.into(),
+            kind,
+        }
     }
 
     #[test]
     fn number_key_keeps_the_last_ten_digits() {
-        assert_eq!(number_key("+7 (958) 241-21-28").as_deref(), Some("9582412128"));
+        assert_eq!(
+            number_key("+7 (958) 241-21-28").as_deref(),
+            Some("9582412128")
+        );
         assert_eq!(number_key("89582412128").as_deref(), Some("9582412128"));
         assert_eq!(number_key("101").as_deref(), Some("101"));
         assert_eq!(number_key("anonymous"), None);
@@ -609,10 +702,27 @@ mod tests {
                 via: None,
             },
         );
-        let answered = ev(2_000, "a", CallEventKind::Answered { leg_id: None, by: Party::number("101") });
-        let ended =
-            ev(9_000, "e", CallEventKind::Ended { result: ResultCode::from_code("200"), talk_secs: None });
-        let a = fold(vec![created.clone(), answered.clone(), ended.clone()], 30_000).unwrap();
+        let answered = ev(
+            2_000,
+            "a",
+            CallEventKind::Answered {
+                leg_id: None,
+                by: Party::number("101"),
+            },
+        );
+        let ended = ev(
+            9_000,
+            "e",
+            CallEventKind::Ended {
+                result: ResultCode::from_code("200"),
+                talk_secs: None,
+            },
+        );
+        let a = fold(
+            vec![created.clone(), answered.clone(), ended.clone()],
+            30_000,
+        )
+        .unwrap();
         let b = fold(vec![ended, answered, created], 30_000).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.outcome, Some(Outcome::Answered));
@@ -637,7 +747,14 @@ mod tests {
                         via: None,
                     },
                 ),
-                ev(5, "e", CallEventKind::Ended { result: ResultCode::from_code("603-S"), talk_secs: Some(0) }),
+                ev(
+                    5,
+                    "e",
+                    CallEventKind::Ended {
+                        result: ResultCode::from_code("603-S"),
+                        talk_secs: Some(0),
+                    },
+                ),
             ],
             1,
         )

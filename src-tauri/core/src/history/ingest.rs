@@ -17,16 +17,16 @@
 //! two ids, so two calls from the same source are two real calls). The nearest in time wins;
 //! the older record (smaller id) survives and the other id is remembered in `call_merged`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::HistoryError;
-use super::fold;
+use super::fold::{self, FoldEvent};
 use super::now_ms;
 use super::store;
 use super::types::{Note, PurgeReport};
-use crate::model::CallEvent;
+use crate::model::{CallEvent, Source};
 use crate::sink::{Accepted, RawRecord, RejectedRequest};
 
 /// How far from a call's span an event may lie and still join it by a shared id.
@@ -44,7 +44,10 @@ pub(crate) struct WriteCtx {
 
 fn validate(ev: &CallEvent) -> Result<(), HistoryError> {
     if ev.call_id.trim().is_empty() {
-        return Err(HistoryError::invalid(format!("{} event without a call id", ev.source.as_str())));
+        return Err(HistoryError::invalid(format!(
+            "{} event without a call id",
+            ev.source.as_str()
+        )));
     }
     if ev.dedup_key.is_empty() {
         return Err(HistoryError::invalid(format!(
@@ -69,29 +72,45 @@ pub(crate) fn store_events(
     let mut accepted = Accepted::default();
     let mut raw_id: Option<i64> = None;
     let mut dirty = BTreeSet::new();
-    let mut fresh = BTreeSet::new();
-    let mut exists = conn.prepare_cached("SELECT 1 FROM event WHERE source = ?1 AND dedup_key = ?2")?;
+    // Calls created by this operation, with their events (no need to read them back).
+    let mut fresh: Fresh = HashMap::new();
+    // Ids already routed by this operation.
+    let mut routed: HashMap<(Source, &str), Route> = HashMap::new();
     let mut insert = conn.prepare_cached(
-        "INSERT INTO event (call_id, source, source_call_id, control_id, at_ms, kind, payload, dedup_key,
+        "INSERT OR IGNORE INTO event (call_id, source, source_call_id, control_id, at_ms, kind, payload, dedup_key,
             raw_id, received_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for ev in events {
-        if exists.exists(params![ev.source.as_str(), ev.dedup_key])? {
-            accepted.duplicates += 1;
-            continue;
+        let route = match routed.get_mut(&(ev.source, ev.call_id.as_str())) {
+            Some(r) => {
+                r.note(conn, ev)?;
+                *r
+            }
+            None => {
+                let r = route(conn, ev)?;
+                routed.insert((ev.source, ev.call_id.as_str()), r);
+                r
+            }
+        };
+        let call_id = route.call_id;
+        if route.new {
+            fresh.entry(call_id).or_default();
         }
         if let (None, Some(raw)) = (raw_id, raw) {
-            conn.prepare_cached("INSERT INTO raw_record (source, received_ms, what, body) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![raw.source.as_str(), raw.received_ms, raw.what, raw.body])?;
+            conn.prepare_cached(
+                "INSERT INTO raw_record (source, received_ms, what, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                raw.source.as_str(),
+                raw.received_ms,
+                raw.what,
+                raw.body
+            ])?;
             raw_id = Some(conn.last_insert_rowid());
         }
-        let (call_id, new) = route(conn, ev)?;
-        if new {
-            fresh.insert(call_id);
-        }
         let (kind, payload) = store::encode_kind(&ev.kind)?;
-        insert.execute(params![
+        let inserted = insert.execute(params![
             call_id,
             ev.source.as_str(),
             ev.call_id,
@@ -103,46 +122,118 @@ pub(crate) fn store_events(
             raw_id,
             received_ms
         ])?;
+        if inserted == 0 {
+            // Same (source, dedup_key) already stored: a duplicate, no effect.
+            accepted.duplicates += 1;
+            continue;
+        }
+        if let Some(evs) = fresh.get_mut(&call_id) {
+            evs.push(FoldEvent {
+                source: ev.source,
+                at_ms: ev.at_ms,
+                dedup_key: ev.dedup_key.clone(),
+                kind: ev.kind.clone(),
+            });
+        }
         dirty.insert(call_id);
         accepted.stored += 1;
+    }
+    if let (Some(id), 0) = (raw_id, accepted.stored) {
+        // Nothing new came with this request: keep no raw record for it.
+        conn.prepare_cached("DELETE FROM raw_record WHERE id = ?1")?
+            .execute([id])?;
+    }
+    // A call created for an event that turned out to be a duplicate (a platform reusing a
+    // dedup key under another call id) is removed again.
+    let empty: Vec<i64> = fresh
+        .iter()
+        .filter(|(_, evs)| evs.is_empty())
+        .map(|(id, _)| *id)
+        .collect();
+    for id in empty {
+        fresh.remove(&id);
+        conn.prepare_cached("DELETE FROM call WHERE id = ?1")?
+            .execute([id])?;
     }
     rebuild(conn, ctx, dirty, &mut fresh)?;
     Ok(accepted)
 }
 
-/// Find (or create) the call an event belongs to. Returns the call id and whether it is new.
-fn route(conn: &Connection, ev: &CallEvent) -> Result<(i64, bool), HistoryError> {
-    let source = ev.source.as_str();
-    let known: Option<(i64, Option<String>, i64)> = conn
-        .prepare_cached(
-            "SELECT call_id, control_id, first_ms FROM call_source WHERE source = ?1 AND source_call_id = ?2",
-        )?
-        .query_row(params![source, ev.call_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    if let Some((call_id, control, first_ms)) = known {
-        if (control.is_none() && ev.control_id.is_some()) || ev.at_ms < first_ms {
+/// Where an event's `(source, call_id)` leads, as known to this operation.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    call_id: i64,
+    /// The call was created by this operation.
+    new: bool,
+    first_ms: i64,
+    has_control: bool,
+}
+
+impl Route {
+    /// Keep `call_source` up to date for another event of an already routed id: the earliest
+    /// event time and the control id once known.
+    fn note(&mut self, conn: &Connection, ev: &CallEvent) -> Result<(), HistoryError> {
+        if (!self.has_control && ev.control_id.is_some()) || ev.at_ms < self.first_ms {
             conn.prepare_cached(
                 "UPDATE call_source SET control_id = coalesce(control_id, ?3), first_ms = min(first_ms, ?4)
                  WHERE source = ?1 AND source_call_id = ?2",
             )?
-            .execute(params![source, ev.call_id, ev.control_id, ev.at_ms])?;
+            .execute(params![ev.source.as_str(), ev.call_id, ev.control_id, ev.at_ms])?;
+            self.first_ms = self.first_ms.min(ev.at_ms);
+            self.has_control |= ev.control_id.is_some();
         }
-        return Ok((call_id, false));
+        Ok(())
     }
+}
+
+/// Calls created by the current operation, with their events.
+type Fresh = HashMap<i64, Vec<FoldEvent>>;
+
+/// Find (or create) the call an event belongs to (see the module docs for the rule).
+fn route(conn: &Connection, ev: &CallEvent) -> Result<Route, HistoryError> {
+    let source = ev.source.as_str();
     let control = ev.control_id.as_deref().unwrap_or(ev.call_id.as_str());
-    let by_id: Option<i64> = conn
-        .prepare_cached(
-            "SELECT cs.call_id FROM call_source cs JOIN call c ON c.id = cs.call_id
-             WHERE (cs.source_call_id IN (?1, ?2) OR cs.control_id IN (?1, ?2)) AND cs.source <> ?3
-               AND ?4 BETWEEN c.started_ms - ?5 AND c.last_event_ms + ?5
-             ORDER BY abs(c.started_ms - ?4), c.id LIMIT 1",
-        )?
-        .query_row(params![ev.call_id, control, source, ev.at_ms, ID_MATCH_HORIZON_MS], |r| r.get(0))
-        .optional()?;
+    // Every call that any source recorded under one of this event's ids.
+    let mut stmt = conn.prepare_cached(
+        "SELECT cs.call_id, cs.source, cs.source_call_id, cs.control_id, cs.first_ms, c.started_ms,
+                c.last_event_ms
+         FROM call_source cs JOIN call c ON c.id = cs.call_id
+         WHERE cs.source_call_id IN (?1, ?2) OR cs.control_id IN (?1, ?2)",
+    )?;
+    let mut rows = stmt.query(params![ev.call_id, control])?;
+    let mut by_id: Option<(i64, i64)> = None;
+    while let Some(r) = rows.next()? {
+        let call_id: i64 = r.get(0)?;
+        let row_source: String = r.get(1)?;
+        let row_call_id: String = r.get(2)?;
+        if row_source == source && row_call_id == ev.call_id {
+            let has_control = r.get::<_, Option<String>>(3)?.is_some();
+            let mut route = Route {
+                call_id,
+                new: false,
+                first_ms: r.get(4)?,
+                has_control,
+            };
+            drop(rows);
+            route.note(conn, ev)?;
+            return Ok(route);
+        }
+        let (started, last): (i64, i64) = (r.get(5)?, r.get(6)?);
+        let in_span =
+            ev.at_ms >= started - ID_MATCH_HORIZON_MS && ev.at_ms <= last + ID_MATCH_HORIZON_MS;
+        if row_source != source && in_span {
+            let distance = (started - ev.at_ms).abs();
+            if by_id.is_none_or(|(d, id)| (distance, call_id) < (d, id)) {
+                by_id = Some((distance, call_id));
+            }
+        }
+    }
+    drop(rows);
     let (call_id, new) = match by_id {
-        Some(id) => (id, false),
+        Some((_, id)) => (id, false),
         None => {
-            conn.prepare_cached("INSERT INTO call (started_ms, last_event_ms) VALUES (?1, ?1)")?.execute([ev.at_ms])?;
+            conn.prepare_cached("INSERT INTO call (started_ms, last_event_ms) VALUES (?1, ?1)")?
+                .execute([ev.at_ms])?;
             (conn.last_insert_rowid(), true)
         }
     };
@@ -150,7 +241,12 @@ fn route(conn: &Connection, ev: &CallEvent) -> Result<(i64, bool), HistoryError>
         "INSERT INTO call_source (source, source_call_id, call_id, control_id, first_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![source, ev.call_id, call_id, ev.control_id, ev.at_ms])?;
-    Ok((call_id, new))
+    Ok(Route {
+        call_id,
+        new,
+        first_ms: ev.at_ms,
+        has_control: ev.control_id.is_some(),
+    })
 }
 
 /// Rebuild the derived rows of `dirty` calls from their events, merging calls across sources
@@ -159,16 +255,18 @@ pub(crate) fn rebuild(
     conn: &Connection,
     ctx: &WriteCtx,
     dirty: BTreeSet<i64>,
-    fresh: &mut BTreeSet<i64>,
+    fresh: &mut Fresh,
 ) -> Result<(), HistoryError> {
     let mut queue: Vec<i64> = dirty.into_iter().rev().collect();
     while let Some(call_id) = queue.pop() {
-        let events = store::load_events(conn, call_id)?;
+        let (events, is_fresh) = match fresh.remove(&call_id) {
+            Some(events) => (events, true),
+            None => (store::load_events(conn, call_id)?, false),
+        };
         let Some(state) = fold::fold(events, ctx.merge_window_ms) else {
             // Merged away earlier in this loop (its events moved), or left without events.
             continue;
         };
-        let is_fresh = fresh.remove(&call_id);
         store::persist(conn, call_id, &state, is_fresh)?;
         if let Some(other) = merge_candidate(conn, ctx, call_id, &state)? {
             let (keep, gone) = (call_id.min(other), call_id.max(other));
@@ -199,9 +297,17 @@ fn merge_candidate(
                AND direction = ?5 AND (sources & ?6) = 0
              ORDER BY abs(started_ms - ?2), id LIMIT 1",
         )?
-        .query_row(params![key, st.started_ms, ctx.merge_window_ms, call_id, direction.as_str(), st.sources], |r| {
-            r.get(0)
-        })
+        .query_row(
+            params![
+                key,
+                st.started_ms,
+                ctx.merge_window_ms,
+                call_id,
+                direction.as_str(),
+                st.sources
+            ],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(found)
 }
@@ -209,7 +315,11 @@ fn merge_candidate(
 /// Move everything of call `gone` to call `keep` and delete `gone` (its derived rows go with it;
 /// the caller rebuilds `keep`).
 fn merge_calls(conn: &Connection, keep: i64, gone: i64) -> Result<(), HistoryError> {
-    tracing::debug!(keep, gone, "history: merging call records reported by different sources");
+    tracing::debug!(
+        keep,
+        gone,
+        "history: merging call records reported by different sources"
+    );
     for sql in [
         "UPDATE call_source SET call_id = ?1 WHERE call_id = ?2",
         "UPDATE event SET call_id = ?1 WHERE call_id = ?2",
@@ -221,16 +331,22 @@ fn merge_calls(conn: &Connection, keep: i64, gone: i64) -> Result<(), HistoryErr
     ] {
         conn.prepare_cached(sql)?.execute(params![keep, gone])?;
     }
-    conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?.execute([gone])?;
-    conn.prepare_cached("DELETE FROM call WHERE id = ?1")?.execute([gone])?;
-    conn.prepare_cached("INSERT OR REPLACE INTO call_merged (gone_id, into_id, merged_ms) VALUES (?1, ?2, ?3)")?
-        .execute(params![gone, keep, now_ms()])?;
+    conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?
+        .execute([gone])?;
+    conn.prepare_cached("DELETE FROM call WHERE id = ?1")?
+        .execute([gone])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO call_merged (gone_id, into_id, merged_ms) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![gone, keep, now_ms()])?;
     Ok(())
 }
 
 /// The current id of a call (following merges). `NotFound` when there is no such call.
 pub(crate) fn resolve_call(conn: &Connection, call_id: i64) -> Result<i64, HistoryError> {
-    let exists = conn.prepare_cached("SELECT 1 FROM call WHERE id = ?1")?.exists([call_id])?;
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM call WHERE id = ?1")?
+        .exists([call_id])?;
     if exists {
         return Ok(call_id);
     }
@@ -239,13 +355,22 @@ pub(crate) fn resolve_call(conn: &Connection, call_id: i64) -> Result<i64, Histo
         .query_row([call_id], |r| r.get(0))
         .optional()?;
     match into {
-        Some(id) if conn.prepare_cached("SELECT 1 FROM call WHERE id = ?1")?.exists([id])? => Ok(id),
-        _ => Err(HistoryError::NotFound { what: "call", id: call_id }),
+        Some(id)
+            if conn
+                .prepare_cached("SELECT 1 FROM call WHERE id = ?1")?
+                .exists([id])? =>
+        {
+            Ok(id)
+        }
+        _ => Err(HistoryError::NotFound {
+            what: "call",
+            id: call_id,
+        }),
     }
 }
 
 fn refresh_one(conn: &Connection, ctx: &WriteCtx, call_id: i64) -> Result<(), HistoryError> {
-    rebuild(conn, ctx, BTreeSet::from([call_id]), &mut BTreeSet::new())
+    rebuild(conn, ctx, BTreeSet::from([call_id]), &mut HashMap::new())
 }
 
 fn clean_text(text: &str, max: usize, what: &str) -> Result<String, HistoryError> {
@@ -254,25 +379,32 @@ fn clean_text(text: &str, max: usize, what: &str) -> Result<String, HistoryError
         return Err(HistoryError::invalid(format!("the {what} is empty")));
     }
     if t.chars().count() > max {
-        return Err(HistoryError::invalid(format!("the {what} is longer than {max} characters")));
+        return Err(HistoryError::invalid(format!(
+            "the {what} is longer than {max} characters"
+        )));
     }
     Ok(t.to_string())
 }
 
 pub(crate) fn read_note(conn: &Connection, note_id: i64) -> Result<Note, HistoryError> {
-    conn.prepare_cached("SELECT id, call_id, created_ms, updated_ms, author, body FROM note WHERE id = ?1")?
-        .query_row([note_id], |r| {
-            Ok(Note {
-                id: r.get(0)?,
-                call_id: r.get(1)?,
-                created_ms: r.get(2)?,
-                updated_ms: r.get(3)?,
-                author: r.get(4)?,
-                body: r.get(5)?,
-            })
+    conn.prepare_cached(
+        "SELECT id, call_id, created_ms, updated_ms, author, body FROM note WHERE id = ?1",
+    )?
+    .query_row([note_id], |r| {
+        Ok(Note {
+            id: r.get(0)?,
+            call_id: r.get(1)?,
+            created_ms: r.get(2)?,
+            updated_ms: r.get(3)?,
+            author: r.get(4)?,
+            body: r.get(5)?,
         })
-        .optional()?
-        .ok_or(HistoryError::NotFound { what: "note", id: note_id })
+    })
+    .optional()?
+    .ok_or(HistoryError::NotFound {
+        what: "note",
+        id: note_id,
+    })
 }
 
 pub(crate) fn add_note(
@@ -295,7 +427,12 @@ pub(crate) fn add_note(
     read_note(conn, id)
 }
 
-pub(crate) fn update_note(conn: &Connection, ctx: &WriteCtx, note_id: i64, body: &str) -> Result<Note, HistoryError> {
+pub(crate) fn update_note(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    note_id: i64,
+    body: &str,
+) -> Result<Note, HistoryError> {
     let body = clean_text(body, MAX_NOTE_CHARS, "note")?;
     let note = read_note(conn, note_id)?;
     conn.prepare_cached("UPDATE note SET body = ?2, updated_ms = ?3 WHERE id = ?1")?
@@ -316,7 +453,11 @@ pub(crate) fn set_disposition(
     };
     let call_id = resolve_call(conn, call_id)?;
     conn.prepare_cached("UPDATE call SET disposition = ?2, disposition_ms = ?3 WHERE id = ?1")?
-        .execute(params![call_id, disposition, disposition.as_ref().map(|_| now_ms())])?;
+        .execute(params![
+            call_id,
+            disposition,
+            disposition.as_ref().map(|_| now_ms())
+        ])?;
     refresh_one(conn, ctx, call_id)
 }
 
@@ -325,7 +466,15 @@ pub(crate) fn store_rejected(conn: &Connection, r: &RejectedRequest) -> Result<i
         "INSERT INTO rejected_request (received_ms, remote, method, path, status, reason, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![r.received_ms, r.remote, r.method, r.path, r.status, r.reason, r.body])?;
+    .execute(params![
+        r.received_ms,
+        r.remote,
+        r.method,
+        r.path,
+        r.status,
+        r.reason,
+        r.body
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -343,16 +492,21 @@ pub(crate) fn purge_chunk(
         .query_map(params![cutoff_ms, chunk as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &ids {
-        conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?.execute([id])?;
-        conn.prepare_cached("DELETE FROM call WHERE id = ?1")?.execute([id])?;
-        conn.prepare_cached("DELETE FROM call_merged WHERE into_id = ?1")?.execute([id])?;
+        conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM call WHERE id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM call_merged WHERE into_id = ?1")?
+            .execute([id])?;
     }
     report.calls += ids.len() as u64;
     if ids.is_empty() {
-        report.raw_records +=
-            conn.prepare_cached("DELETE FROM raw_record WHERE received_ms < ?1")?.execute([cutoff_ms])? as u64;
-        report.rejected_requests +=
-            conn.prepare_cached("DELETE FROM rejected_request WHERE received_ms < ?1")?.execute([cutoff_ms])? as u64;
+        report.raw_records += conn
+            .prepare_cached("DELETE FROM raw_record WHERE received_ms < ?1")?
+            .execute([cutoff_ms])? as u64;
+        report.rejected_requests += conn
+            .prepare_cached("DELETE FROM rejected_request WHERE received_ms < ?1")?
+            .execute([cutoff_ms])? as u64;
     }
     Ok(ids.len())
 }

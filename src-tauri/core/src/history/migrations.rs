@@ -45,8 +45,9 @@ pub fn current_version(conn: &Connection) -> Result<u32, HistoryError> {
     if has_table.is_none() {
         return Ok(0);
     }
-    let v: Option<i64> =
-        conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?;
+    let v: Option<i64> = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
     Ok(v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0))
 }
 
@@ -61,10 +62,16 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, HistoryErro
     }
     let current = current_version(conn)?;
     if current > LATEST_VERSION {
-        return Err(HistoryError::SchemaTooNew { found: current, supported: LATEST_VERSION });
+        return Err(HistoryError::SchemaTooNew {
+            found: current,
+            supported: LATEST_VERSION,
+        });
     }
     let mut applied = 0;
-    for m in MIGRATIONS.iter().filter(|m| m.version > current && m.version <= target) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > current && m.version <= target)
+    {
         let step = |conn: &mut Connection| -> Result<(), rusqlite::Error> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(VERSION_TABLE)?;
@@ -79,10 +86,17 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, HistoryErro
             if HistoryError::is_corruption(&source) {
                 HistoryError::Sqlite(source)
             } else {
-                HistoryError::Migration { version: m.version, source }
+                HistoryError::Migration {
+                    version: m.version,
+                    source,
+                }
             }
         })?;
-        tracing::info!(version = m.version, name = m.name, "history schema migrated");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "history schema migrated"
+        );
         applied += 1;
     }
     Ok(applied)
@@ -100,7 +114,12 @@ mod tests {
     #[test]
     fn versions_are_contiguous_from_one() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version as usize, i + 1, "migration {} out of order", m.name);
+            assert_eq!(
+                m.version as usize,
+                i + 1,
+                "migration {} out of order",
+                m.name
+            );
             assert!(!m.sql.trim().is_empty());
         }
     }
@@ -117,6 +136,9 @@ mod tests {
             [LATEST_VERSION + 1],
         )
         .unwrap();
-        assert!(matches!(migrate(&mut conn), Err(HistoryError::SchemaTooNew { .. })));
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(HistoryError::SchemaTooNew { .. })
+        ));
     }
 }

@@ -45,9 +45,9 @@ pub use fold::number_key;
 pub use query::{search_expression, MAX_PAGE, MIN_SEARCH_CHARS};
 pub use reader::Reader;
 pub use types::{
-    CallDetails, CallFilter, CallPage, CallSummary, ExportFormat, IntegrityStatus, IvrSession, IvrStep, Leg,
-    Note, PageCursor, PageRequest, ParkEpisode, PurgeReport, Recording, RejectedEntry, SourceCallId,
-    StoredEvent, StoredRaw, Transfer,
+    CallDetails, CallFilter, CallPage, CallSummary, ExportFormat, IntegrityStatus, IvrSession,
+    IvrStep, Leg, Note, PageCursor, PageRequest, ParkEpisode, PurgeReport, Recording,
+    RejectedEntry, SourceCallId, StoredEvent, StoredRaw, Transfer,
 };
 
 use crate::model::CallEvent;
@@ -88,10 +88,14 @@ impl Default for HistoryConfig {
 impl HistoryConfig {
     fn validate(&self) -> Result<(), HistoryError> {
         if self.retention_days == Some(0) {
-            return Err(HistoryError::invalid("history.retention_days must be at least 1 (omit it to keep everything)"));
+            return Err(HistoryError::invalid(
+                "history.retention_days must be at least 1 (omit it to keep everything)",
+            ));
         }
         if self.merge_window_secs > 3600 {
-            return Err(HistoryError::invalid("history.merge_window_secs must be at most 3600"));
+            return Err(HistoryError::invalid(
+                "history.merge_window_secs must be at most 3600",
+            ));
         }
         Ok(())
     }
@@ -118,7 +122,9 @@ pub struct History {
 
 impl std::fmt::Debug for History {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("History").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("History")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,7 +139,9 @@ impl History {
         config.validate()?;
         let path = path.as_ref().to_path_buf();
         open::ensure_dir(&path)?;
-        let existed = std::fs::metadata(&path).map(|m| m.len() > 0).unwrap_or(false);
+        let existed = std::fs::metadata(&path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
         let background = existed && open::file_size(&path) > config.background_check_above_bytes;
         let on_err = |e: rusqlite::Error| -> HistoryError {
             if existed && HistoryError::is_corruption(&e) {
@@ -156,26 +164,44 @@ impl History {
         }
 
         let refuse = Arc::new(AtomicBool::new(false));
-        let initial = if background { IntegrityStatus::Checking } else { IntegrityStatus::Ok };
+        let initial = if background {
+            IntegrityStatus::Checking
+        } else {
+            IntegrityStatus::Ok
+        };
         let (status_tx, status_rx) = watch::channel(initial);
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
             conn,
             rx,
-            ctx: WriteCtx { merge_window_ms: i64::from(config.merge_window_secs) * 1000 },
+            ctx: WriteCtx {
+                merge_window_ms: i64::from(config.merge_window_secs) * 1000,
+            },
             refuse: Arc::clone(&refuse),
             retention_days: config.retention_days,
         };
         std::thread::Builder::new()
             .name("history-writer".into())
             .spawn(move || writer.run())
-            .map_err(|source| HistoryError::Io { path: path.clone(), source })?;
+            .map_err(|source| HistoryError::Io {
+                path: path.clone(),
+                source,
+            })?;
         if background {
             spawn_background_check(path.clone(), refuse, status_tx)?;
         }
-        let readers = Arc::new(reader::ReaderPool::new(path.clone(), config.reader_connections.max(1)));
+        let readers = Arc::new(reader::ReaderPool::new(
+            path.clone(),
+            config.reader_connections.max(1),
+        ));
         Ok(History {
-            inner: Arc::new(Inner { path, config: config.clone(), tx, readers, integrity: status_rx }),
+            inner: Arc::new(Inner {
+                path,
+                config: config.clone(),
+                tx,
+                readers,
+                integrity: status_rx,
+            }),
         })
     }
 
@@ -209,7 +235,10 @@ impl History {
     /// Wait until the startup integrity check finished and return its result.
     pub async fn integrity_checked(&self) -> IntegrityStatus {
         let mut rx = self.inner.integrity.clone();
-        let done = rx.wait_for(|s| *s != IntegrityStatus::Checking).await.map(|s| s.clone());
+        let done = rx
+            .wait_for(|s| *s != IntegrityStatus::Checking)
+            .await
+            .map(|s| s.clone());
         done.unwrap_or_else(|_| self.integrity())
     }
 
@@ -219,13 +248,23 @@ impl History {
         F: FnOnce(&rusqlite::Connection, &WriteCtx) -> Result<T, HistoryError> + Send + 'static,
     {
         let (job, rx) = FnJob::boxed(weight, f);
-        self.inner.tx.send(Op::Job(job)).map_err(|_| HistoryError::Closed)?;
+        self.inner
+            .tx
+            .send(Op::Job(job))
+            .map_err(|_| HistoryError::Closed)?;
         rx.await.map_err(|_| HistoryError::Closed)?
     }
 
     /// Durably store events and the raw request behind them; returns after the commit.
-    pub async fn store(&self, raw: Option<RawRecord>, events: Vec<CallEvent>) -> Result<Accepted, HistoryError> {
-        self.submit(events.len(), move |conn, ctx| ingest::store_events(conn, ctx, raw.as_ref(), &events)).await
+    pub async fn store(
+        &self,
+        raw: Option<RawRecord>,
+        events: Vec<CallEvent>,
+    ) -> Result<Accepted, HistoryError> {
+        self.submit(events.len(), move |conn, ctx| {
+            ingest::store_events(conn, ctx, raw.as_ref(), &events)
+        })
+        .await
     }
 
     /// Bulk import (no raw record): the same as [`History::store`] for many events at once.
@@ -235,29 +274,51 @@ impl History {
 
     /// Keep a request the listener refused. Returns its id.
     pub async fn record_rejected(&self, request: RejectedRequest) -> Result<i64, HistoryError> {
-        self.submit(1, move |conn, _| ingest::store_rejected(conn, &request)).await
+        self.submit(1, move |conn, _| ingest::store_rejected(conn, &request))
+            .await
     }
 
     /// Add an agent's note to a call.
-    pub async fn add_note(&self, call_id: i64, author: Option<String>, body: String) -> Result<Note, HistoryError> {
-        self.submit(1, move |conn, ctx| ingest::add_note(conn, ctx, call_id, author.as_deref(), &body)).await
+    pub async fn add_note(
+        &self,
+        call_id: i64,
+        author: Option<String>,
+        body: String,
+    ) -> Result<Note, HistoryError> {
+        self.submit(1, move |conn, ctx| {
+            ingest::add_note(conn, ctx, call_id, author.as_deref(), &body)
+        })
+        .await
     }
 
     /// Replace the text of a note.
     pub async fn update_note(&self, note_id: i64, body: String) -> Result<Note, HistoryError> {
-        self.submit(1, move |conn, ctx| ingest::update_note(conn, ctx, note_id, &body)).await
+        self.submit(1, move |conn, ctx| {
+            ingest::update_note(conn, ctx, note_id, &body)
+        })
+        .await
     }
 
     /// Set (or clear, with `None`) the call's disposition.
-    pub async fn set_disposition(&self, call_id: i64, disposition: Option<String>) -> Result<(), HistoryError> {
-        self.submit(1, move |conn, ctx| ingest::set_disposition(conn, ctx, call_id, disposition.as_deref())).await
+    pub async fn set_disposition(
+        &self,
+        call_id: i64,
+        disposition: Option<String>,
+    ) -> Result<(), HistoryError> {
+        self.submit(1, move |conn, ctx| {
+            ingest::set_disposition(conn, ctx, call_id, disposition.as_deref())
+        })
+        .await
     }
 
     /// Delete calls started before `cutoff_ms` (and raw records and rejected requests received
     /// before it), in small transactions.
     pub async fn purge_older_than(&self, cutoff_ms: i64) -> Result<PurgeReport, HistoryError> {
         let (reply, rx) = oneshot::channel();
-        self.inner.tx.send(Op::Purge { cutoff_ms, reply }).map_err(|_| HistoryError::Closed)?;
+        self.inner
+            .tx
+            .send(Op::Purge { cutoff_ms, reply })
+            .map_err(|_| HistoryError::Closed)?;
         rx.await.map_err(|_| HistoryError::Closed)?
     }
 
@@ -265,7 +326,10 @@ impl History {
     /// when `retention_days` is not set.
     pub async fn apply_retention(&self) -> Result<PurgeReport, HistoryError> {
         match self.inner.config.retention_days {
-            Some(days) => self.purge_older_than(now_ms() - i64::from(days) * 86_400_000).await,
+            Some(days) => {
+                self.purge_older_than(now_ms() - i64::from(days) * 86_400_000)
+                    .await
+            }
             None => Ok(PurgeReport::default()),
         }
     }
@@ -284,13 +348,20 @@ impl History {
         let pool = Arc::clone(&self.inner.readers);
         let work = move || f(&pool.get()?);
         match tokio::runtime::Handle::try_current() {
-            Ok(rt) => rt.spawn_blocking(work).await.map_err(|e| HistoryError::Commit(format!("read task failed: {e}")))?,
+            Ok(rt) => rt
+                .spawn_blocking(work)
+                .await
+                .map_err(|e| HistoryError::Internal(format!("read task failed: {e}")))?,
             Err(_) => work(),
         }
     }
 
     /// Calls matching `filter`, newest first.
-    pub async fn list_calls(&self, filter: CallFilter, page: PageRequest) -> Result<CallPage, HistoryError> {
+    pub async fn list_calls(
+        &self,
+        filter: CallFilter,
+        page: PageRequest,
+    ) -> Result<CallPage, HistoryError> {
         self.read(move |r| r.list_calls(&filter, &page)).await
     }
 
@@ -305,8 +376,13 @@ impl History {
     }
 
     /// Rejected listener requests, newest first.
-    pub async fn rejected_requests(&self, limit: u32, before_id: Option<i64>) -> Result<Vec<RejectedEntry>, HistoryError> {
-        self.read(move |r| r.rejected_requests(limit, before_id)).await
+    pub async fn rejected_requests(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> Result<Vec<RejectedEntry>, HistoryError> {
+        self.read(move |r| r.rejected_requests(limit, before_id))
+            .await
     }
 
     /// Export calls matching `filter` to `out` (blocking; see [`Reader::export`]).
@@ -371,8 +447,14 @@ fn damaged_in_background(path: &Path, refuse: &AtomicBool, detail: String) -> In
 
 #[async_trait::async_trait]
 impl EventSink for History {
-    async fn accept(&self, raw: RawRecord, events: Vec<CallEvent>) -> Result<Accepted, crate::sink::SinkError> {
-        self.store(Some(raw), events).await.map_err(sink::to_sink_error)
+    async fn accept(
+        &self,
+        raw: RawRecord,
+        events: Vec<CallEvent>,
+    ) -> Result<Accepted, crate::sink::SinkError> {
+        self.store(Some(raw), events)
+            .await
+            .map_err(sink::to_sink_error)
     }
 
     async fn reject(&self, rejected: RejectedRequest) {

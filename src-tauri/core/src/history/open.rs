@@ -16,7 +16,10 @@ pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn io(path: &Path, source: std::io::Error) -> HistoryError {
-    HistoryError::Io { path: path.to_path_buf(), source }
+    HistoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Bytes of the database and its WAL.
@@ -30,7 +33,9 @@ pub(crate) fn file_size(path: &Path) -> u64 {
 pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -41,7 +46,7 @@ pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;
+         PRAGMA cache_size = -65536;
          PRAGMA wal_autocheckpoint = 1000;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -67,7 +72,9 @@ pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
 /// Run `PRAGMA quick_check`. `Ok(None)` when the file is fine, `Ok(Some(detail))` when damaged.
 pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Option<String>> {
     let mut stmt = conn.prepare("PRAGMA quick_check(20)")?;
-    let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let lines: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     if lines.len() == 1 && lines[0] == "ok" {
         Ok(None)
     } else {
@@ -78,7 +85,10 @@ pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Option<String>>
 /// `<file name>.damaged-<UTC timestamp>` next to `path`, not yet taken.
 pub(crate) fn aside_name(path: &Path) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "history".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "history".into());
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let mut candidate = dir.join(format!("{name}.damaged-{stamp}"));
     let mut n = 1;
@@ -109,8 +119,16 @@ pub(crate) fn copy_aside(path: &Path) -> std::io::Result<PathBuf> {
 pub(crate) fn damaged(path: &Path, detail: String) -> HistoryError {
     tracing::error!(path = %path.display(), detail, "history: the database file is damaged");
     match copy_aside(path) {
-        Ok(copy) => HistoryError::Damaged { path: path.to_path_buf(), copy, detail },
-        Err(source) => HistoryError::DamagedNoCopy { path: path.to_path_buf(), detail, source },
+        Ok(copy) => HistoryError::Damaged {
+            path: path.to_path_buf(),
+            copy,
+            detail,
+        },
+        Err(source) => HistoryError::DamagedNoCopy {
+            path: path.to_path_buf(),
+            detail,
+            source,
+        },
     }
 }
 

@@ -18,7 +18,8 @@ pub const MAX_PAGE: u32 = 500;
 /// Shortest search word (the trigram index cannot match less).
 pub const MIN_SEARCH_CHARS: usize = 3;
 
-const SUMMARY_COLS: &str = "c.id, c.direction, c.remote_number, c.remote_name, c.local_number, c.local_name,
+const SUMMARY_COLS: &str =
+    "c.id, c.direction, c.remote_number, c.remote_name, c.local_number, c.local_name,
     c.did, c.via, c.started_ms, c.answered_ms, c.ended_ms, c.talk_secs, c.answered_by_number,
     c.answered_by_name, c.answered_by_ext_id, c.outcome, c.result_code, c.result_meaning,
     c.result_outcome, c.missed, c.sources, c.disposition,
@@ -26,13 +27,24 @@ const SUMMARY_COLS: &str = "c.id, c.direction, c.remote_number, c.remote_name, c
     EXISTS (SELECT 1 FROM recording r WHERE r.call_id = c.id)";
 
 fn party(number: Option<String>, name: Option<String>, ext: Option<String>) -> Option<Party> {
-    number.map(|number| Party { number, name, extension_id: ext })
+    number.map(|number| Party {
+        number,
+        name,
+        extension_id: ext,
+    })
 }
 
-fn result_code(code: Option<String>, meaning: Option<String>, outcome: Option<String>) -> Option<ResultCode> {
+fn result_code(
+    code: Option<String>,
+    meaning: Option<String>,
+    outcome: Option<String>,
+) -> Option<ResultCode> {
     code.map(|code| ResultCode {
         code,
-        outcome: outcome.as_deref().and_then(Outcome::parse).unwrap_or(Outcome::Failed),
+        outcome: outcome
+            .as_deref()
+            .and_then(Outcome::parse)
+            .unwrap_or(Outcome::Failed),
         meaning: meaning.unwrap_or_default(),
     })
 }
@@ -40,7 +52,10 @@ fn result_code(code: Option<String>, meaning: Option<String>, outcome: Option<St
 fn summary(r: &Row) -> rusqlite::Result<CallSummary> {
     Ok(CallSummary {
         id: r.get(0)?,
-        direction: r.get::<_, Option<String>>(1)?.as_deref().and_then(fold::parse_direction),
+        direction: r
+            .get::<_, Option<String>>(1)?
+            .as_deref()
+            .and_then(fold::parse_direction),
         remote: party(r.get(2)?, r.get(3)?, None),
         local: party(r.get(4)?, r.get(5)?, None),
         did: r.get(6)?,
@@ -50,7 +65,10 @@ fn summary(r: &Row) -> rusqlite::Result<CallSummary> {
         ended_ms: r.get(10)?,
         talk_secs: r.get(11)?,
         answered_by: party(r.get(12)?, r.get(13)?, r.get(14)?),
-        outcome: r.get::<_, Option<String>>(15)?.as_deref().and_then(Outcome::parse),
+        outcome: r
+            .get::<_, Option<String>>(15)?
+            .as_deref()
+            .and_then(Outcome::parse),
         result: result_code(r.get(16)?, r.get(17)?, r.get(18)?),
         missed: r.get(19)?,
         sources: fold::sources_from_bits(r.get(20)?),
@@ -68,7 +86,9 @@ pub fn search_expression(text: &str) -> Result<String, HistoryError> {
     if t.is_empty() {
         return Err(HistoryError::invalid("the search text is empty"));
     }
-    let phone_like = t.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let phone_like = t
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let words: Vec<String> = if phone_like {
         vec![number_key(t).unwrap_or_default()]
     } else {
@@ -91,13 +111,17 @@ fn filter_sql(filter: &CallFilter, params: &mut Vec<Value>) -> Result<String, Hi
     let mut sql = match &filter.text {
         Some(text) => {
             params.push(Value::Text(search_expression(text)?));
-            String::from(" FROM call_fts JOIN call c ON c.id = call_fts.rowid WHERE call_fts MATCH ?")
+            String::from(
+                " FROM call_fts JOIN call c ON c.id = call_fts.rowid WHERE call_fts MATCH ?",
+            )
         }
         None => String::from(" FROM call c WHERE 1"),
     };
     if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms) {
         if from > to {
-            return Err(HistoryError::invalid("the date range ends before it starts"));
+            return Err(HistoryError::invalid(
+                "the date range ends before it starts",
+            ));
         }
     }
     if let Some(from) = filter.from_ms {
@@ -115,7 +139,12 @@ fn filter_sql(filter: &CallFilter, params: &mut Vec<Value>) -> Result<String, Hi
     if !filter.outcomes.is_empty() {
         let marks = vec!["?"; filter.outcomes.len()].join(", ");
         sql.push_str(&format!(" AND c.outcome IN ({marks})"));
-        params.extend(filter.outcomes.iter().map(|o| Value::Text(o.as_str().into())));
+        params.extend(
+            filter
+                .outcomes
+                .iter()
+                .map(|o| Value::Text(o.as_str().into())),
+        );
     }
     if filter.missed_only {
         sql.push_str(" AND c.missed = 1");
@@ -133,31 +162,58 @@ fn filter_sql(filter: &CallFilter, params: &mut Vec<Value>) -> Result<String, Hi
         params.push(Value::Integer(source_bit(s)));
     }
     if let Some(n) = &filter.number {
-        let key = number_key(n).ok_or_else(|| HistoryError::invalid(format!("{n:?} is not a phone number")))?;
+        let key = number_key(n)
+            .ok_or_else(|| HistoryError::invalid(format!("{n:?} is not a phone number")))?;
         sql.push_str(" AND c.remote_key = ?");
         params.push(Value::Text(key));
     }
     Ok(sql)
 }
 
-/// Calls matching `filter`, newest first, one page.
-pub(crate) fn list_calls(conn: &Connection, filter: &CallFilter, page: &PageRequest) -> Result<CallPage, HistoryError> {
+/// Calls matching `filter`, one page: newest first by start time; with a search text, newest
+/// record first (record ids grow as calls arrive).
+pub(crate) fn list_calls(
+    conn: &Connection,
+    filter: &CallFilter,
+    page: &PageRequest,
+) -> Result<CallPage, HistoryError> {
     if page.limit == 0 || page.limit > MAX_PAGE {
-        return Err(HistoryError::invalid(format!("page size must be 1..={MAX_PAGE}")));
+        return Err(HistoryError::invalid(format!(
+            "page size must be 1..={MAX_PAGE}"
+        )));
     }
     let mut params = Vec::new();
     let mut sql = format!("SELECT {SUMMARY_COLS}{}", filter_sql(filter, &mut params)?);
-    if let Some(after) = page.after {
-        sql.push_str(" AND (c.started_ms < ? OR (c.started_ms = ? AND c.id < ?))");
-        params.extend([Value::Integer(after.started_ms), Value::Integer(after.started_ms), Value::Integer(after.id)]);
+    if filter.text.is_some() {
+        // Search results come in record order (newest record first): the trigram index walks
+        // its matches backwards and stops after one page, however common the fragment.
+        if let Some(after) = page.after {
+            sql.push_str(" AND call_fts.rowid < ?");
+            params.push(Value::Integer(after.id));
+        }
+        sql.push_str(" ORDER BY call_fts.rowid DESC LIMIT ?");
+    } else {
+        if let Some(after) = page.after {
+            sql.push_str(" AND (c.started_ms < ? OR (c.started_ms = ? AND c.id < ?))");
+            params.extend([
+                Value::Integer(after.started_ms),
+                Value::Integer(after.started_ms),
+                Value::Integer(after.id),
+            ]);
+        }
+        sql.push_str(" ORDER BY c.started_ms DESC, c.id DESC LIMIT ?");
     }
-    sql.push_str(" ORDER BY c.started_ms DESC, c.id DESC LIMIT ?");
     params.push(Value::Integer(i64::from(page.limit) + 1));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut calls: Vec<CallSummary> = stmt.query_map(params_from_iter(params), summary)?.collect::<Result<_, _>>()?;
+    let mut calls: Vec<CallSummary> = stmt
+        .query_map(params_from_iter(params), summary)?
+        .collect::<Result<_, _>>()?;
     let next = if calls.len() > page.limit as usize {
         calls.truncate(page.limit as usize);
-        calls.last().map(|c| PageCursor { started_ms: c.started_ms, id: c.id })
+        calls.last().map(|c| PageCursor {
+            started_ms: c.started_ms,
+            id: c.id,
+        })
     } else {
         None
     };
@@ -168,31 +224,43 @@ pub(crate) fn list_calls(conn: &Connection, filter: &CallFilter, page: &PageRequ
 pub(crate) fn count_calls(conn: &Connection, filter: &CallFilter) -> Result<u64, HistoryError> {
     let mut params = Vec::new();
     let sql = format!("SELECT count(*){}", filter_sql(filter, &mut params)?);
-    let n: i64 = conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))?;
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(params), |r| r.get(0))?;
     Ok(n.max(0) as u64)
 }
 
 fn source_col(r: &Row, i: usize) -> rusqlite::Result<crate::model::Source> {
     let s: String = r.get(i)?;
     fold::parse_source(&s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("unknown source {s:?}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown source {s:?}").into(),
+        )
     })
 }
 
 fn json_col<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T> {
     let s: String = r.get(i)?;
-    serde_json::from_str(&s)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// Everything about one call (a merged call's old id resolves to the surviving record).
 pub(crate) fn call_details(conn: &Connection, call_id: i64) -> Result<CallDetails, HistoryError> {
     let id = resolve_call(conn, call_id)?;
     let call = conn
-        .prepare_cached(&format!("SELECT {SUMMARY_COLS} FROM call c WHERE c.id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {SUMMARY_COLS} FROM call c WHERE c.id = ?1"
+        ))?
         .query_row([id], summary)
         .optional()?
-        .ok_or(HistoryError::NotFound { what: "call", id: call_id })?;
+        .ok_or(HistoryError::NotFound {
+            what: "call",
+            id: call_id,
+        })?;
     let (hold_count, hold_secs) = conn
         .prepare_cached("SELECT hold_count, hold_secs FROM call WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -284,8 +352,16 @@ pub(crate) fn call_details(conn: &Connection, call_id: i64) -> Result<CallDetail
         .collect::<Result<Vec<_>, _>>()?;
 
     let recordings = conn
-        .prepare_cached("SELECT source, at_ms, reference FROM recording WHERE call_id = ?1 ORDER BY at_ms, id")?
-        .query_map([id], |r| Ok(Recording { source: source_col(r, 0)?, at_ms: r.get(1)?, reference: r.get(2)? }))?
+        .prepare_cached(
+            "SELECT source, at_ms, reference FROM recording WHERE call_id = ?1 ORDER BY at_ms, id",
+        )?
+        .query_map([id], |r| {
+            Ok(Recording {
+                source: source_col(r, 0)?,
+                at_ms: r.get(1)?,
+                reference: r.get(2)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
 
     let notes = notes_of(conn, id)?;
@@ -316,11 +392,17 @@ pub(crate) fn call_details(conn: &Connection, call_id: i64) -> Result<CallDetail
     raw_ids.sort_unstable();
     raw_ids.dedup();
     let mut raw = Vec::with_capacity(raw_ids.len());
-    let mut stmt = conn.prepare_cached("SELECT source, received_ms, what, body FROM raw_record WHERE id = ?1")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT source, received_ms, what, body FROM raw_record WHERE id = ?1")?;
     for rid in raw_ids {
         let rec = stmt
             .query_row([rid], |r| {
-                Ok(RawRecord { source: source_col(r, 0)?, received_ms: r.get(1)?, what: r.get(2)?, body: r.get(3)? })
+                Ok(RawRecord {
+                    source: source_col(r, 0)?,
+                    received_ms: r.get(1)?,
+                    what: r.get(2)?,
+                    body: r.get(3)?,
+                })
             })
             .optional()?;
         if let Some(record) = rec {
@@ -367,7 +449,9 @@ pub(crate) fn rejected_requests(
     before_id: Option<i64>,
 ) -> Result<Vec<RejectedEntry>, HistoryError> {
     if limit == 0 || limit > MAX_PAGE {
-        return Err(HistoryError::invalid(format!("page size must be 1..={MAX_PAGE}")));
+        return Err(HistoryError::invalid(format!(
+            "page size must be 1..={MAX_PAGE}"
+        )));
     }
     Ok(conn
         .prepare_cached(
@@ -397,8 +481,14 @@ mod tests {
 
     #[test]
     fn search_expression_quotes_words_and_joins_numbers() {
-        assert_eq!(search_expression("+7 (958) 241-21-28").unwrap(), "\"9582412128\"");
-        assert_eq!(search_expression("Ivan  notes").unwrap(), "\"Ivan\" \"notes\"");
+        assert_eq!(
+            search_expression("+7 (958) 241-21-28").unwrap(),
+            "\"9582412128\""
+        );
+        assert_eq!(
+            search_expression("Ivan  notes").unwrap(),
+            "\"Ivan\" \"notes\""
+        );
         assert_eq!(search_expression("say\"hi").unwrap(), "\"say\"\"hi\"");
         assert!(search_expression("ab").is_err());
         assert!(search_expression("   ").is_err());

@@ -18,7 +18,11 @@ pub(crate) struct ReaderPool {
 
 impl ReaderPool {
     pub(crate) fn new(path: PathBuf, max_idle: usize) -> Self {
-        ReaderPool { path, idle: Mutex::new(Vec::new()), max_idle }
+        ReaderPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
     }
 
     pub(crate) fn get(self: &Arc<Self>) -> Result<Reader, HistoryError> {
@@ -27,7 +31,10 @@ impl ReaderPool {
             Some(c) => c,
             None => open::open_reader(&self.path)?,
         };
-        Ok(Reader { conn: Some(conn), pool: Arc::clone(self) })
+        Ok(Reader {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+        })
     }
 }
 
@@ -56,7 +63,11 @@ impl Reader {
     }
 
     /// Calls matching `filter` (including full-text search), newest first.
-    pub fn list_calls(&self, filter: &CallFilter, page: &PageRequest) -> Result<CallPage, HistoryError> {
+    pub fn list_calls(
+        &self,
+        filter: &CallFilter,
+        page: &PageRequest,
+    ) -> Result<CallPage, HistoryError> {
         query::list_calls(self.connection()?, filter, page)
     }
 
@@ -67,7 +78,10 @@ impl Reader {
 
     /// Inbound calls nobody answered, newest first.
     pub fn missed_calls(&self, page: &PageRequest) -> Result<CallPage, HistoryError> {
-        let filter = CallFilter { missed_only: true, ..CallFilter::default() };
+        let filter = CallFilter {
+            missed_only: true,
+            ..CallFilter::default()
+        };
         self.list_calls(&filter, page)
     }
 
@@ -81,12 +95,21 @@ impl Reader {
     }
 
     /// Rejected listener requests, newest first.
-    pub fn rejected_requests(&self, limit: u32, before_id: Option<i64>) -> Result<Vec<RejectedEntry>, HistoryError> {
+    pub fn rejected_requests(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> Result<Vec<RejectedEntry>, HistoryError> {
         query::rejected_requests(self.connection()?, limit, before_id)
     }
 
     /// Write the calls matching `filter` as CSV or JSON (one snapshot). Returns the call count.
-    pub fn export(&self, filter: &CallFilter, format: ExportFormat, out: &mut dyn Write) -> Result<u64, HistoryError> {
+    pub fn export(
+        &self,
+        filter: &CallFilter,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64, HistoryError> {
         let conn = self.connection()?;
         let tx = conn.unchecked_transaction()?;
         let n = export::export(&tx, filter, format, out)?;
@@ -98,7 +121,9 @@ impl Reader {
     pub fn integrity_check(&self) -> Result<Vec<String>, HistoryError> {
         let conn = self.connection()?;
         let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-        let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         Ok(lines.into_iter().filter(|l| l != "ok").collect())
     }
 }

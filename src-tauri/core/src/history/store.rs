@@ -10,20 +10,36 @@ use crate::model::{CallEventKind, Party};
 /// Load a call's events for folding. Events whose payload no longer parses (written by a newer
 /// build, or damaged) are skipped with a warning rather than failing the whole call.
 pub(crate) fn load_events(conn: &Connection, call_id: i64) -> Result<Vec<FoldEvent>, HistoryError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, source, at_ms, dedup_key, payload FROM event WHERE call_id = ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, source, at_ms, dedup_key, payload FROM event WHERE call_id = ?1",
+    )?;
     let rows = stmt.query_map([call_id], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, source, at_ms, dedup_key, payload) = row?;
         let Some(source) = fold::parse_source(&source) else {
-            tracing::warn!(event = id, source, "history: event with an unknown source skipped");
+            tracing::warn!(
+                event = id,
+                source,
+                "history: event with an unknown source skipped"
+            );
             continue;
         };
         match serde_json::from_str::<CallEventKind>(&payload) {
-            Ok(kind) => out.push(FoldEvent { source, at_ms, dedup_key, kind }),
+            Ok(kind) => out.push(FoldEvent {
+                source,
+                at_ms,
+                dedup_key,
+                kind,
+            }),
             Err(e) => tracing::warn!(event = id, error = %e, "history: unreadable event skipped"),
         }
     }
@@ -32,14 +48,23 @@ pub(crate) fn load_events(conn: &Connection, call_id: i64) -> Result<Vec<FoldEve
 
 fn party_cols(p: Option<&Party>) -> (Option<&str>, Option<&str>, Option<&str>) {
     match p {
-        Some(p) => (Some(p.number.as_str()), p.name.as_deref(), p.extension_id.as_deref()),
+        Some(p) => (
+            Some(p.number.as_str()),
+            p.name.as_deref(),
+            p.extension_id.as_deref(),
+        ),
         None => (None, None, None),
     }
 }
 
 /// Write `st` as the derived rows of `call_id`. `fresh` means the call has no derived rows yet
 /// (created in this transaction and never written), which skips the deletes.
-pub(crate) fn persist(conn: &Connection, call_id: i64, st: &CallState, fresh: bool) -> Result<(), HistoryError> {
+pub(crate) fn persist(
+    conn: &Connection,
+    call_id: i64,
+    st: &CallState,
+    fresh: bool,
+) -> Result<(), HistoryError> {
     let (remote_number, remote_name, _) = party_cols(st.remote.as_ref());
     let (local_number, local_name, _) = party_cols(st.local.as_ref());
     let (ab_number, ab_name, ab_ext) = party_cols(st.answered_by.as_ref());
@@ -83,8 +108,16 @@ pub(crate) fn persist(conn: &Connection, call_id: i64, st: &CallState, fresh: bo
     ])?;
 
     if !fresh {
-        for table in ["leg", "park_episode", "ivr_session", "recording", "transfer", "call_party"] {
-            conn.prepare_cached(&format!("DELETE FROM {table} WHERE call_id = ?1"))?.execute([call_id])?;
+        for table in [
+            "leg",
+            "park_episode",
+            "ivr_session",
+            "recording",
+            "transfer",
+            "call_party",
+        ] {
+            conn.prepare_cached(&format!("DELETE FROM {table} WHERE call_id = ?1"))?
+                .execute([call_id])?;
         }
     }
     if !st.legs.is_empty() {
@@ -180,7 +213,8 @@ pub(crate) fn persist(conn: &Connection, call_id: i64, st: &CallState, fresh: bo
     }
     let parties = st.parties();
     if !parties.is_empty() {
-        let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO call_party (call_id, party) VALUES (?1, ?2)")?;
+        let mut ins = conn
+            .prepare_cached("INSERT OR IGNORE INTO call_party (call_id, party) VALUES (?1, ?2)")?;
         for p in parties {
             ins.execute(params![call_id, p])?;
         }
@@ -190,33 +224,52 @@ pub(crate) fn persist(conn: &Connection, call_id: i64, st: &CallState, fresh: bo
 
 /// Serialize a value to JSON text for a column.
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, HistoryError> {
-    serde_json::to_string(v).map_err(|e| HistoryError::invalid(format!("unserializable value: {e}")))
+    serde_json::to_string(v)
+        .map_err(|e| HistoryError::invalid(format!("unserializable value: {e}")))
 }
 
 /// Rewrite the call's search row. `fresh` skips reading notes (a new call has none) and the
 /// delete.
-pub(crate) fn refresh_search(conn: &Connection, call_id: i64, st: &CallState, fresh: bool) -> Result<(), HistoryError> {
+pub(crate) fn refresh_search(
+    conn: &Connection,
+    call_id: i64,
+    st: &CallState,
+    fresh: bool,
+) -> Result<(), HistoryError> {
     let notes = if fresh {
         String::new()
     } else {
-        conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?.execute([call_id])?;
+        conn.prepare_cached("DELETE FROM call_fts WHERE rowid = ?1")?
+            .execute([call_id])?;
         let disposition: Option<String> = conn
             .prepare_cached("SELECT disposition FROM call WHERE id = ?1")?
             .query_row([call_id], |r| r.get(0))
             .optional()?
             .flatten();
-        let mut stmt = conn.prepare_cached("SELECT body FROM note WHERE call_id = ?1 ORDER BY id")?;
-        let mut parts: Vec<String> = stmt.query_map([call_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT body FROM note WHERE call_id = ?1 ORDER BY id")?;
+        let mut parts: Vec<String> = stmt
+            .query_map([call_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         parts.extend(disposition);
         parts.join("\n")
     };
-    conn.prepare_cached("INSERT INTO call_fts (rowid, numbers, names, notes, digits) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![call_id, st.search_numbers(), st.search_names(), notes, st.search_digits()])?;
+    conn.prepare_cached(
+        "INSERT INTO call_fts (rowid, numbers, names, notes, digits) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        call_id,
+        st.search_numbers(),
+        st.search_names(),
+        notes,
+        st.search_digits()
+    ])?;
     Ok(())
 }
 
 /// Serialize an event kind for the `event` table.
 pub(crate) fn encode_kind(kind: &CallEventKind) -> Result<(&'static str, String), HistoryError> {
-    let payload = serde_json::to_string(kind).map_err(|e| HistoryError::invalid(format!("unserializable event: {e}")))?;
+    let payload = serde_json::to_string(kind)
+        .map_err(|e| HistoryError::invalid(format!("unserializable event: {e}")))?;
     Ok((kind_name(kind), payload))
 }

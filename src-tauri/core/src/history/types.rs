@@ -233,10 +233,13 @@ pub struct CallFilter {
     /// Calls with this remote number (compared by the last 10 digits).
     pub number: Option<String>,
     /// Full-text search over numbers, names, notes and IVR digits (3+ characters per word).
+    /// Search results are ordered by record id, newest record first (for live calls this is
+    /// arrival order); other lists are ordered by start time.
     pub text: Option<String>,
 }
 
-/// Position after the last call of a page (keyset pagination: newest first).
+/// Position after the last call of a page (keyset pagination: newest first). Search pages
+/// continue by `id` alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PageCursor {
@@ -259,7 +262,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { limit: 50, after: None }
+        PageRequest {
+            limit: 50,
+            after: None,
+        }
     }
 }
 
@@ -308,9 +314,14 @@ pub enum IntegrityStatus {
     Checking,
     Ok,
     /// The background check found damage; a copy was saved and writes are refused.
-    Damaged { copy: Option<String>, detail: String },
+    Damaged {
+        copy: Option<String>,
+        detail: String,
+    },
     /// The background check could not run (e.g. the file could not be opened a second time).
-    Unchecked { detail: String },
+    Unchecked {
+        detail: String,
+    },
 }
 
 /// Export format.

@@ -49,9 +49,20 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection, &WriteCtx) -> Result<T, HistoryError> + Send + 'static,
 {
-    pub(crate) fn boxed(weight: usize, f: F) -> (Box<dyn Job>, oneshot::Receiver<Result<T, HistoryError>>) {
+    pub(crate) fn boxed(
+        weight: usize,
+        f: F,
+    ) -> (Box<dyn Job>, oneshot::Receiver<Result<T, HistoryError>>) {
         let (reply, rx) = oneshot::channel();
-        (Box::new(FnJob { weight, f: Some(f), out: None, reply }), rx)
+        (
+            Box::new(FnJob {
+                weight,
+                f: Some(f),
+                out: None,
+                reply,
+            }),
+            rx,
+        )
     }
 }
 
@@ -66,7 +77,13 @@ where
 
     fn run(&mut self, conn: &Connection, ctx: &WriteCtx) -> bool {
         let out = match self.f.take() {
-            Some(f) => f(conn, ctx),
+            // A panic (a bug) fails this operation only; the writer keeps serving.
+            Some(f) => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn, ctx))) {
+                    Ok(out) => out,
+                    Err(_) => Err(HistoryError::Internal("a write operation panicked".into())),
+                }
+            }
             None => Err(HistoryError::Closed),
         };
         let ok = out.is_ok();
@@ -98,9 +115,14 @@ fn commit_error(e: &HistoryError) -> HistoryError {
 pub(crate) enum Op {
     Job(Box<dyn Job>),
     /// Delete calls started before `cutoff_ms`, in chunks.
-    Purge { cutoff_ms: i64, reply: oneshot::Sender<Result<PurgeReport, HistoryError>> },
+    Purge {
+        cutoff_ms: i64,
+        reply: oneshot::Sender<Result<PurgeReport, HistoryError>>,
+    },
     /// Checkpoint the WAL and stop.
-    Shutdown { reply: oneshot::Sender<()> },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 pub(crate) struct Writer {
@@ -121,7 +143,10 @@ impl Writer {
         loop {
             if backlog.is_empty() {
                 let op = match next_purge {
-                    Some(at) => match self.rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Some(at) => match self
+                        .rx
+                        .recv_timeout(at.saturating_duration_since(Instant::now()))
+                    {
                         Ok(op) => op,
                         Err(RecvTimeoutError::Timeout) => {
                             next_purge = Some(Instant::now() + PURGE_EVERY);
@@ -199,7 +224,9 @@ impl Writer {
     fn commit_batch(&mut self, mut jobs: Vec<Box<dyn Job>>) {
         let ctx = self.ctx;
         let outcome = (|| -> Result<(), HistoryError> {
-            let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             for job in jobs.iter_mut() {
                 let sp = tx.savepoint()?;
                 if job.run(&sp, &ctx) {
@@ -223,13 +250,19 @@ impl Writer {
         }
     }
 
-    fn purge(&mut self, cutoff_ms: i64, backlog: &mut VecDeque<Op>) -> Result<PurgeReport, HistoryError> {
+    fn purge(
+        &mut self,
+        cutoff_ms: i64,
+        backlog: &mut VecDeque<Op>,
+    ) -> Result<PurgeReport, HistoryError> {
         if self.refuse.load(Ordering::SeqCst) {
             return Err(HistoryError::WritesRefused);
         }
         let mut report = PurgeReport::default();
         loop {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = ingest::purge_chunk(&tx, cutoff_ms, PURGE_CHUNK, &mut report)?;
             tx.commit()?;
             if n == 0 {
@@ -246,7 +279,9 @@ impl Writer {
     }
 
     fn retention_tick(&mut self, backlog: &mut VecDeque<Op>) {
-        let Some(days) = self.retention_days else { return };
+        let Some(days) = self.retention_days else {
+            return;
+        };
         let cutoff = super::now_ms() - i64::from(days) * 86_400_000;
         if let Err(e) = self.purge(cutoff, backlog) {
             tracing::warn!(error = %e, "history: retention purge failed");
@@ -254,7 +289,10 @@ impl Writer {
     }
 
     fn shutdown(&mut self) {
-        if let Err(e) = self.conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);") {
+        if let Err(e) = self
+            .conn
+            .execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
+        {
             tracing::warn!(error = %e, "history: checkpoint on close failed");
         }
     }
