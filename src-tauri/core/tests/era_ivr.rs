@@ -78,7 +78,7 @@ async fn the_accept_race_has_one_winner() {
 
 #[tokio::test]
 async fn components_dtmf_and_terminate() {
-    let sim = sim_at(60.0).await;
+    let sim = sim_with(60.0, |c| c.era.play_secs = 60).await; // play runs 1 s real
     let mut c = Client::start(client_cfg(&sim)).await;
     let (id, o) = offer(&sim, &mut c).await;
     assert_eq!(

@@ -141,13 +141,19 @@ async fn unaccepted_offer_times_out_and_the_script_goes_on() {
     let stop = ws.notify("ivrevents", "api_stop").await;
     assert_eq!(stop["data"]["key"], json!(key));
     assert_eq!(stop["data"]["reason"], "timeout");
-    pause(50).await;
+    for _ in 0..100 {
+        if sim.world().call(&id).expect("call").state == CallState::Ended {
+            break;
+        }
+        pause(20).await;
+    }
     assert_eq!(sim.world().call(&id).expect("call").state, CallState::Ended);
 }
 
 #[tokio::test]
 async fn one_component_at_a_time_and_component_stopped() {
-    let sim = sim().await;
+    // Play runs 60 simulated seconds (1 s real): ample time to be refused a second apply.
+    let sim = sim_with(|c| c.era.play_secs = 60).await;
     let mut ws = ivr_ws(&sim).await;
     let (_, key, ivrid) = offered(&sim, &mut ws).await;
     ws.request("ivrapi_accept", json!({ "key": key, "ivrid": ivrid }))
@@ -159,7 +165,7 @@ async fn one_component_at_a_time_and_component_stopped() {
     let r2 = ws.request("ivrapi_component_apply", play.clone()).await;
     assert_eq!(r2["result"], "error");
     assert_eq!(r2["error_code"], 1406);
-    // Play runs 5 simulated seconds, then stops by itself.
+    // Play stops by itself.
     let (_, stopped) = ws.wait_for(|n, _| n == "ivrapi_component_stopped").await;
     assert_eq!(stopped["oId"], oid);
     assert_eq!(stopped["transferKey"], "transfer");
@@ -275,7 +281,7 @@ async fn media_server(bytes: &'static [u8]) -> String {
 
 #[tokio::test]
 async fn files_upload_play_and_links_expire() {
-    let sim = sim_with(|c| c.era.file_link_secs = 30).await;
+    let sim = sim_with(|c| c.era.file_link_secs = 60).await;
     let media = media_server(b"ID3-fake-mp3-bytes").await;
     let mut ws = ivr_ws(&sim).await;
     let (_, key, ivrid) = offered(&sim, &mut ws).await;
@@ -330,7 +336,7 @@ async fn files_upload_play_and_links_expire() {
         resp.bytes().await.expect("body").as_ref(),
         b"ID3-fake-mp3-bytes"
     );
-    pause(700).await; // 30 simulated seconds
+    pause(1200).await; // 60 simulated seconds
     assert_eq!(
         reqwest::get(&link).await.expect("get").status().as_u16(),
         404

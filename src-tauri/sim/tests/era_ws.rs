@@ -210,7 +210,7 @@ async fn subscriptions_expire_renew_and_are_removed() {
     pause(500).await;
     // Renewal with the same id and only `expires`.
     let r = ws
-        .request("subscribe", json!({ "id": "renewed", "expires": 60 }))
+        .request("subscribe", json!({ "id": "renewed", "expires": 120 }))
         .await;
     assert_eq!(r["result"], "ok");
     pause(700).await;
@@ -403,7 +403,7 @@ async fn drop_fault_closes_sockets_and_clients_can_reconnect() {
 
 #[tokio::test]
 async fn recordings_are_downloadable_for_a_while() {
-    let sim = sim_with(|c| c.era.file_link_secs = 30).await;
+    let sim = sim_with(|c| c.era.file_link_secs = 60).await;
     let mut ws = Ws::token(&sim).await;
     ws.subscribe("all", &["ccsevents.*"], &[], 300).await;
     let (id, _) = answered_call(&sim, "+7900", "101");
@@ -421,7 +421,7 @@ async fn recordings_are_downloadable_for_a_while() {
     let resp = reqwest::get(&url).await.expect("get");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(&resp.bytes().await.expect("body")[0..4], b"RIFF");
-    pause(700).await; // 30 simulated seconds
+    pause(1200).await; // 60 simulated seconds
     assert_eq!(
         reqwest::get(&url).await.expect("get").status().as_u16(),
         404

@@ -11,12 +11,16 @@ use cti_sim::{Sim, SimConfig};
 pub const WAIT: Duration = Duration::from_secs(8);
 
 pub async fn sim_at(speed: f64) -> Sim {
-    Sim::start(SimConfig {
+    sim_with(speed, |_| {}).await
+}
+
+pub async fn sim_with(speed: f64, f: impl FnOnce(&mut SimConfig)) -> Sim {
+    let mut cfg = SimConfig {
         speed,
         ..Default::default()
-    })
-    .await
-    .expect("sim starts")
+    };
+    f(&mut cfg);
+    Sim::start(cfg).await.expect("sim starts")
 }
 
 /// Client settings for user 101 of the simulator, with quick reconnects.
