@@ -27,6 +27,7 @@ pub struct Config {
     pub listener: crate::hooks::ListenerConfig,
     pub history: crate::history::HistoryConfig,
     pub ui: UiConfig,
+    pub storage: StorageConfig,
     pub secrets: SecretsConfig,
     /// Keys locked by the provisioning file (only meaningful there; ignored in the user file).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -84,6 +85,15 @@ impl Default for UiConfig {
             park_warning_secs: 30,
         }
     }
+}
+
+/// Where the app keeps its data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directory of the history database; default: the platform data dir
+    /// (`~/.local/share/cti-panel` on Linux).
+    pub data_dir: Option<String>,
 }
 
 /// Where secrets are kept.
@@ -243,6 +253,10 @@ fn merge(
 }
 
 /// Set `a.b.c = value` in a table, creating intermediate tables.
+pub fn set_path_in(table: &mut toml::Table, key: &str, value: toml::Value) {
+    set_path(table, key, value)
+}
+
 fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
     let mut parts: Vec<&str> = key.split('.').collect();
     let Some(last) = parts.pop() else { return };

@@ -156,6 +156,26 @@ fn keyring_works() -> bool {
     probe().unwrap_or(false)
 }
 
+/// Fill the secret fields of `config` from the store, keeping values the files already set
+/// (a provisioning file may carry a token) and moving those into the store.
+pub fn fill(config: &mut crate::config::Config, store: &SecretStore) -> Result<(), SecretError> {
+    fill_one(&mut config.era.token, ERA_TOKEN, store)?;
+    fill_one(&mut config.telphin.client_secret, TELPHIN_CLIENT_SECRET, store)?;
+    fill_one(&mut config.listener.token, LISTENER_TOKEN, store)?;
+    Ok(())
+}
+
+fn fill_one(field: &mut String, name: &str, store: &SecretStore) -> Result<(), SecretError> {
+    if field.is_empty() {
+        if let Some(v) = store.get(name)? {
+            *field = v;
+        }
+    } else if store.get(name)?.as_deref() != Some(field.as_str()) {
+        store.set(name, field)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

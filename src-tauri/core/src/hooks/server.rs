@@ -150,16 +150,24 @@ impl ListenerHandle {
     /// Re-run a stored request through the same handler (a held IVR rule answers at once with
     /// its actions). Returns the new inspector entry.
     pub async fn replay(&self, id: u64) -> Result<InspectorEntry, ReplayError> {
-        if *self.shutdown.borrow() {
-            return Err(ReplayError::Stopped);
+        self.replay_future(id).await
+    }
+
+    /// [`ListenerHandle::replay`] as a future that does not borrow the handle.
+    pub fn replay_future(
+        &self,
+        id: u64,
+    ) -> impl std::future::Future<Output = Result<InspectorEntry, ReplayError>> + Send + 'static {
+        let shared = self.shared.clone();
+        let stopped = *self.shutdown.borrow();
+        async move {
+            if stopped {
+                return Err(ReplayError::Stopped);
+            }
+            let mut req = shared.inspector.request(id).ok_or(ReplayError::NotFound(id))?;
+            req.received_ms = chrono::Utc::now().timestamp_millis();
+            Ok(process(&shared, req, Some(id)).await)
         }
-        let mut req = self
-            .shared
-            .inspector
-            .request(id)
-            .ok_or(ReplayError::NotFound(id))?;
-        req.received_ms = chrono::Utc::now().timestamp_millis();
-        Ok(process(&self.shared, req, Some(id)).await)
     }
 
     pub fn ivr_settings(&self) -> IvrSettings {
