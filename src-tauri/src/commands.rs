@@ -1,13 +1,13 @@
 //! Tauri commands: one-line delegations into the core engine.
 
-use std::sync::Arc;
-
-use cti_core::engine::{AppInfo, Engine, SettingsView};
+use cti_core::engine::{AppInfo, CallAction, Engine, IvrCommand, Platform, SettingsView, Snapshot};
+use cti_core::history::{CallDetails, CallFilter, CallPage, ExportFormat, Note, PageRequest};
+use cti_core::hooks::{Action, IvrRule, IvrSettings};
 use cti_core::UiError;
 use tauri::State;
 use tracing::instrument;
 
-pub type EngineState<'a> = State<'a, Arc<Engine>>;
+pub type EngineState<'a> = State<'a, Engine>;
 
 #[tauri::command]
 #[instrument(skip(engine))]
@@ -25,4 +25,128 @@ pub fn get_settings(engine: EngineState<'_>) -> SettingsView {
 #[instrument(skip(engine), err)]
 pub fn set_setting(engine: EngineState<'_>, key: String, value: serde_json::Value) -> Result<SettingsView, UiError> {
     engine.set_setting(&key, value).map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine))]
+pub fn snapshot(engine: EngineState<'_>) -> Snapshot {
+    engine.snapshot()
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn call_action(engine: EngineState<'_>, key: String, action: CallAction) -> Result<(), UiError> {
+    engine.call_action(&key, action).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn dial(engine: EngineState<'_>, number: String) -> Result<(), UiError> {
+    engine.dial(&number).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn bridge_slot(engine: EngineState<'_>, extension_id: String, slot: u8) -> Result<(), UiError> {
+    engine.bridge_slot(&extension_id, slot).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn ivr_command(engine: EngineState<'_>, key: String, command: IvrCommand) -> Result<(), UiError> {
+    engine.ivr_command(&key, command).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub fn decide_ivr(engine: EngineState<'_>, id: u64, actions: Vec<Action>) -> Result<(), UiError> {
+    engine.decide_ivr(id, actions).map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn history_list(engine: EngineState<'_>, filter: CallFilter, page: PageRequest) -> Result<CallPage, UiError> {
+    engine.history_list(filter, page).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn history_details(engine: EngineState<'_>, call_id: i64) -> Result<CallDetails, UiError> {
+    engine.history_details(call_id).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine, body), err)]
+pub async fn history_add_note(engine: EngineState<'_>, call_id: i64, body: String) -> Result<Note, UiError> {
+    engine.history_add_note(call_id, body).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn history_set_disposition(
+    engine: EngineState<'_>,
+    call_id: i64,
+    disposition: Option<String>,
+) -> Result<(), UiError> {
+    engine.history_set_disposition(call_id, disposition).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub fn history_export(engine: EngineState<'_>, filter: CallFilter, format: ExportFormat) -> Result<String, UiError> {
+    engine.history_export_default(&filter, format).map(|p| p.display().to_string()).map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine))]
+pub fn missed_seen(engine: EngineState<'_>) {
+    engine.missed_seen()
+}
+
+#[tauri::command]
+#[instrument(skip(engine))]
+pub fn inspector(engine: EngineState<'_>) -> serde_json::Value {
+    engine.inspector()
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn inspector_replay(engine: EngineState<'_>, id: u64) -> Result<serde_json::Value, UiError> {
+    engine.inspector_replay(id).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn retry_connection(engine: EngineState<'_>, platform: Platform) -> Result<(), UiError> {
+    engine.retry(platform).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub fn ivr_rules(engine: EngineState<'_>) -> Result<IvrSettings, UiError> {
+    engine.ivr_rules().map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub fn set_ivr_rules(engine: EngineState<'_>, settings: IvrSettings) -> Result<IvrSettings, UiError> {
+    engine.set_ivr_rules(settings).map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine))]
+pub fn preview_rule_xml(engine: EngineState<'_>, rule: IvrRule) -> String {
+    engine.preview_rule_xml(&rule)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub fn validate_reply_xml(engine: EngineState<'_>, xml: String) -> Result<Vec<Action>, UiError> {
+    engine.validate_reply_xml(&xml).map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub fn open_link(engine: EngineState<'_>, link: String) -> Result<String, UiError> {
+    engine.dial_request(&link).map_err(UiError::from)
 }

@@ -1,39 +1,177 @@
-//! Headless mode and CLI subcommands that run the core without a window.
+//! Starting the engine (with the built-in simulator in demo mode), headless mode and the
+//! CLI subcommands that run the core without a window.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use cti_core::engine::{Engine, EngineOptions};
+use cti_core::engine::{Engine, EngineOptions, Notifier, UiSink};
+use cti_core::era::EraConfig;
+use cti_core::history::{CallFilter, ExportFormat};
+use cti_sim::scenario::Scenario;
+use cti_sim::{Sim, SimConfig};
 
-use crate::cli::ExportFormat;
+use crate::cli;
+
+/// The engine and, in demo mode, the simulator it talks to (kept alive together).
+pub struct Running {
+    pub engine: Engine,
+    pub sim: Option<Sim>,
+}
+
+/// The demo agent: extension 101 (Telphin id 34414), as in the simulator's demo directory.
+const DEMO_EXTENSION: &str = "101";
+const DEMO_EXTENSION_ID: &str = "34414";
+
+/// Start the engine; in demo mode first start the simulator and point every client at it.
+pub async fn start_engine(
+    mut options: EngineOptions,
+    ui: Arc<dyn UiSink>,
+    notifier: Arc<dyn Notifier>,
+) -> Result<Running, String> {
+    if !options.demo {
+        let engine = Engine::start(options, ui, notifier).await.map_err(|e| e.to_string())?;
+        return Ok(Running { engine, sim: None });
+    }
+    // Demo: its own history file, a loopback listener on a free port.
+    let demo_dir = cti_core::config::default_data_dir().join("demo");
+    options.overrides.extend([
+        ("storage.data_dir".to_string(), toml::Value::String(demo_dir.display().to_string())),
+        ("listener.enabled".to_string(), toml::Value::Boolean(true)),
+        ("listener.bind".to_string(), toml::Value::String("127.0.0.1".into())),
+        ("listener.port".to_string(), toml::Value::Integer(0)),
+        ("listener.public_url".to_string(), toml::Value::String(String::new())),
+    ]);
+    let engine = Engine::start(options, ui, notifier).await.map_err(|e| e.to_string())?;
+    let urls = engine.snapshot().listener_urls.ok_or("demo mode needs the webhook listener; it did not start")?;
+
+    let scenario = Scenario::builtin_demo().map_err(|e| format!("demo scenario: {e}"))?;
+    let mut sim_config = scenario.sim_config(&SimConfig::default()).map_err(|e| format!("demo scenario: {e}"))?;
+    sim_config.webhooks.url = Some(urls.calls.clone());
+    sim_config.telphin.call_interactive.url = Some(urls.ivr.clone());
+    let sim = Sim::start(sim_config.clone()).await.map_err(|e| format!("simulator: {e}"))?;
+    let base = sim.base_url().to_string();
+    tracing::info!(simulator = %base, "demo: simulator started");
+
+    let user_token = sim_config
+        .era
+        .users
+        .iter()
+        .find(|u| u.extension == DEMO_EXTENSION)
+        .map(|u| u.token.clone())
+        .unwrap_or_else(|| format!("era-user-{DEMO_EXTENSION}"));
+    let mut era = EraConfig::for_server(&base, DEMO_EXTENSION, &user_token);
+    era.rest_url = base.clone();
+    era.inspector_frames = true;
+    let mut telphin = engine.config().telphin;
+    telphin.enabled = true;
+    telphin.host = base.clone();
+    telphin.client_id = sim_config.telphin.client_id.clone();
+    telphin.client_secret = sim_config.telphin.client_secret.clone();
+    telphin.extension_ids = vec![DEMO_EXTENSION_ID.to_string()];
+    telphin.events_url = urls.telphin.clone();
+    engine.connect_platforms(era, telphin).await;
+    let _ = cti_sim::scenario::run(sim.ctx.clone(), scenario);
+    Ok(Running { engine, sim: Some(sim) })
+}
 
 /// Run the core without a window until Ctrl-C; UI events are logged.
-pub fn run_headless(options: EngineOptions) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
+pub async fn run_headless(options: EngineOptions) -> i32 {
+    let (ui, notifier) = crate::headless_sinks();
+    let running = match start_engine(options, ui, notifier).await {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("cti-panel: cannot start the async runtime: {e}");
+            eprintln!("cti-panel: {e}");
             return 1;
         }
     };
-    runtime.block_on(async move {
-        let engine = match Engine::start(options, crate::log_sink()) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("cti-panel: {e}");
-                return 1;
-            }
-        };
-        let info = engine.app_info();
-        tracing::info!(version = %info.version, demo = info.demo, config = %info.user_config, "running headless; Ctrl-C stops");
-        eprintln!("cti-panel {} running headless (demo: {}). Ctrl-C stops.", info.version, info.demo);
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("stopping");
-        0
-    })
+    let info = running.engine.app_info();
+    let snap = running.engine.snapshot();
+    tracing::info!(version = %info.version, demo = info.demo, config = %info.user_config, "running headless");
+    eprintln!("cti-panel {} running headless (demo: {}). Ctrl-C stops.", info.version, info.demo);
+    if let Some(urls) = &snap.listener_urls {
+        eprintln!("webhook listener: {}", urls.health);
+    }
+    wait_for_stop().await;
+    tracing::info!("stopping");
+    running.engine.shutdown().await;
+    if let Some(sim) = running.sim {
+        sim.shutdown();
+    }
+    0
 }
 
-/// `cti-panel history export`.
-pub fn history_export(_options: &EngineOptions, _format: ExportFormat, _out: Option<&Path>) -> i32 {
-    eprintln!("cti-panel: history export is not available yet");
-    1
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `cti-panel history export`: read the history file directly (no listener, no platforms).
+pub async fn history_export(options: EngineOptions, format: cli::ExportFormat, out: Option<&Path>) -> i32 {
+    let loaded = match cti_core::config::load(options.config_file.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cti-panel: {e}");
+            return 1;
+        }
+    };
+    let dir = loaded
+        .config
+        .storage
+        .data_dir
+        .clone()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(cti_core::config::default_data_dir);
+    let path = dir.join(cti_core::history::DEFAULT_FILE_NAME);
+    if !path.exists() {
+        eprintln!("cti-panel: no call history at {}", path.display());
+        return 1;
+    }
+    let history = match cti_core::history::History::open(&path, &loaded.config.history) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("cti-panel: {e}");
+            return 1;
+        }
+    };
+    let format = match format {
+        cli::ExportFormat::Csv => ExportFormat::Csv,
+        cli::ExportFormat::Json => ExportFormat::Json,
+    };
+    let filter = CallFilter::default();
+    let result = match out {
+        Some(p) => std::fs::File::create(p)
+            .map_err(|e| format!("{}: {e}", p.display()))
+            .and_then(|mut f| history.export(&filter, format, &mut f).map_err(|e| e.to_string())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            history.export(&filter, format, &mut stdout).map_err(|e| e.to_string())
+        }
+    };
+    let _ = history.close().await;
+    match result {
+        Ok(n) => {
+            eprintln!("exported {n} calls");
+            0
+        }
+        Err(e) => {
+            eprintln!("cti-panel: {e}");
+            1
+        }
+    }
 }

@@ -197,9 +197,10 @@ impl Engine {
         for w in &loaded.warnings {
             tracing::warn!("{w}");
         }
+        // Secrets live beside the user config file in use (the default one, or `--config`).
         let store = crate::secrets::SecretStore::open(
             &loaded.config.secrets.backend,
-            crate::secrets::SecretStore::default_file(),
+            loaded.user_file.with_file_name("secrets.toml"),
         );
         if let Err(e) = crate::secrets::fill(&mut loaded.config, &store) {
             tracing::warn!(error = %e, "secrets unavailable");
@@ -380,10 +381,7 @@ pub fn parse_tel_link(link: &str) -> Option<String> {
         .unwrap_or(s);
     let rest = rest.trim_start_matches('/');
     let rest = rest.split([';', '?']).next().unwrap_or("");
-    let decoded = url::form_urlencoded::parse(format!("n={rest}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let decoded = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
     let number: String = decoded.chars().filter(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#')).collect();
     let digits = number.chars().filter(char::is_ascii_digit).count();
     (digits > 0 && number.len() <= 32).then_some(number)
