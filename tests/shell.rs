@@ -32,7 +32,8 @@ fn app(dir: &tempfile::TempDir, rt: &tokio::runtime::Runtime) -> (App, Window) {
     let running = rt
         .block_on(cti_panel::start_engine(options, sink.clone(), Arc::new(LogNotifier)))
         .expect("engine starts");
-    let app = cti_panel::run_app(mock_builder(), running.engine, sink, Vec::new())
+    let demo = cti_panel::DemoControl::new(&running);
+    let app = cti_panel::run_app(mock_builder(), running.engine.clone(), sink, demo, Vec::new())
         .build(cti_panel::context())
         .expect("app builds");
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
@@ -89,6 +90,9 @@ fn commands_answer_and_acl_refuses_everything_else() {
     assert_eq!(invoke(&w, "open_link", json!({"link": "tel:+7 495 123-45-67"})).expect("link"), "+74951234567");
     let err = invoke(&w, "call_action", json!({"key": "nope", "action": {"type": "hangup"}})).unwrap_err();
     assert_eq!(err["code"], "not_found");
+    // Demo controls refuse outside demo mode.
+    let err = invoke(&w, "demo_call", json!({"kind": "incoming"})).unwrap_err();
+    assert_eq!(err["code"], "unsupported");
 
     // A bad value is refused with the pinned { code, message } form, naming the key.
     let err = invoke(&w, "set_setting", json!({"key": "ui.notifications", "value": "loud"})).unwrap_err();

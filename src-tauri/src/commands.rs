@@ -150,3 +150,9 @@ pub fn validate_reply_xml(engine: EngineState<'_>, xml: String) -> Result<Vec<Ac
 pub fn open_link(engine: EngineState<'_>, link: String) -> Result<String, UiError> {
     engine.dial_request(&link).map_err(UiError::from)
 }
+
+#[tauri::command]
+#[instrument(skip(demo), err)]
+pub fn demo_call(demo: State<'_, crate::demo::DemoControl>, kind: String, from: Option<String>) -> Result<String, UiError> {
+    demo.call(&kind, from.as_deref()).map_err(|m| UiError::new(cti_core::Code::Unsupported, m))
+}

@@ -25,4 +25,5 @@ pub const COMMANDS: &[&str] = &[
     "preview_rule_xml",
     "validate_reply_xml",
     "open_link",
+    "demo_call",
 ];

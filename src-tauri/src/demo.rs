@@ -39,7 +39,6 @@ pub async fn start_engine(
         ("listener.enabled".to_string(), toml::Value::Boolean(true)),
         ("listener.bind".to_string(), toml::Value::String("127.0.0.1".into())),
         ("listener.port".to_string(), toml::Value::Integer(0)),
-        ("listener.public_url".to_string(), toml::Value::String(String::new())),
     ]);
     let engine = Engine::start(options, ui, notifier).await.map_err(|e| e.to_string())?;
     let urls = engine.snapshot().listener_urls.ok_or("demo mode needs the webhook listener; it did not start")?;
@@ -173,5 +172,61 @@ pub async fn history_export(options: EngineOptions, format: cli::ExportFormat, o
             eprintln!("cti-panel: {e}");
             1
         }
+    }
+}
+
+/// Demo-only control of the simulator: make a call happen now (tests, demonstrations).
+#[derive(Clone)]
+pub struct DemoControl {
+    ctx: Option<cti_sim::SimContext>,
+}
+
+impl DemoControl {
+    pub fn new(running: &Running) -> DemoControl {
+        DemoControl { ctx: running.sim.as_ref().map(|s| s.ctx.clone()) }
+    }
+
+    /// `kind`: `incoming` (rings the agent until answered, the caller gives up after 60 s),
+    /// `missed` (rings 6 s, then the caller hangs up), `answered` (the agent's phone picks up
+    /// after 1.5 s; the caller hangs up after 5 minutes), `ivr` (reaches IVR 800, which offers
+    /// external control). Returns the simulator's call id.
+    pub fn call(&self, kind: &str, from: Option<&str>) -> Result<String, String> {
+        use cti_sim::world::{Direction, HuntMode, HuntPlan, MemberResponse};
+        let ctx = self.ctx.as_ref().ok_or("only available in demo mode (--demo)")?;
+        let world = &ctx.world;
+        let number = match from {
+            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+            _ => format!("+7916{:07}", rand::random::<u32>() % 10_000_000),
+        };
+        let did = Some("74951234567");
+        let call = match kind {
+            "ivr" => {
+                let c = world.create_call(Direction::Inbound, &number, Some("Demo IVR caller"), "800", did);
+                cti_sim::era::offer_ivr_control(ctx, &c.id, "800", serde_json::json!({"lang": "ru"}));
+                return Ok(c.id);
+            }
+            "incoming" | "missed" | "answered" => {
+                world.create_call(Direction::Inbound, &number, Some("Demo caller"), DEMO_EXTENSION, did)
+            }
+            other => return Err(format!("unknown demo call kind {other:?}: incoming, missed, answered or ivr")),
+        };
+        let (response, ring_ms, give_up_ms) = match kind {
+            "missed" => (MemberResponse::NoAnswer, 6_000, 6_000),
+            "answered" => (MemberResponse::Answer { after_ms: 1_500 }, 30_000, 60_000),
+            _ => (MemberResponse::NoAnswer, 60_000, 60_000),
+        };
+        let plan = HuntPlan::new(HuntMode::Parallel, [(DEMO_EXTENSION, response)], ring_ms)
+            .caller_gives_up_after(give_up_ms);
+        let hunt = world.hunt(&call.id, plan);
+        if kind == "answered" {
+            let world = world.clone();
+            let id = call.id.clone();
+            tokio::spawn(async move {
+                let _ = hunt.await;
+                world.clock().sleep(std::time::Duration::from_secs(300)).await;
+                let _ = world.hangup(&id, "200");
+            });
+        }
+        Ok(call.id)
     }
 }

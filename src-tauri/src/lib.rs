@@ -14,7 +14,7 @@ use clap::Parser;
 use cti_core::engine::{Engine, EngineOptions, LogNotifier, LogSink, Notifier, UiSink};
 use tauri::Runtime;
 
-pub use demo::{start_engine, Running};
+pub use demo::{start_engine, DemoControl, Running};
 
 /// Name of the Tauri event carrying engine `UiEvent`s.
 pub const UI_EVENT: &str = "cti://event";
@@ -25,10 +25,12 @@ pub fn run_app<R: Runtime>(
     builder: tauri::Builder<R>,
     engine: Engine,
     sink: Arc<desktop::LateSink<R>>,
+    demo: DemoControl,
     links: Vec<String>,
 ) -> tauri::Builder<R> {
     builder
         .manage(engine)
+        .manage(demo)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::get_settings,
@@ -53,6 +55,7 @@ pub fn run_app<R: Runtime>(
             commands::preview_rule_xml,
             commands::validate_reply_xml,
             commands::open_link,
+            commands::demo_call,
         ])
         .setup(move |app| {
             sink.attach(app.handle().clone());
@@ -130,7 +133,8 @@ pub fn main_entry() -> i32 {
             desktop::show_main(app);
         }))
         .plugin(tauri_plugin_deep_link::init());
-    let app = match run_app(builder, engine.clone(), sink, links).build(context()) {
+    let demo = DemoControl::new(&running);
+    let app = match run_app(builder, engine.clone(), sink, demo, links).build(context()) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("cti-panel: {e}");
