@@ -60,6 +60,8 @@ pub async fn start_engine(
         .unwrap_or_else(|| format!("era-user-{DEMO_EXTENSION}"));
     let mut era = EraConfig::for_server(&base, DEMO_EXTENSION, &user_token);
     era.rest_url = base.clone();
+    // The agent also watches the demo IVR, which offers external control to agents.
+    era.objects = vec![DEMO_EXTENSION.to_string(), "800".to_string()];
     era.inspector_frames = true;
     let mut telphin = engine.config().telphin;
     telphin.enabled = true;
