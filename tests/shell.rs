@@ -16,7 +16,12 @@ type Window = tauri::WebviewWindow<tauri::test::MockRuntime>;
 
 fn app(dir: &tempfile::TempDir, rt: &tokio::runtime::Runtime) -> (App, Window) {
     // SAFETY: tests in this binary run the same setup; the variable only points at a missing file.
-    unsafe { std::env::set_var("CTI_PANEL_PROVISIONING", dir.path().join("no-provisioning.toml")) };
+    unsafe {
+        std::env::set_var(
+            "CTI_PANEL_PROVISIONING",
+            dir.path().join("no-provisioning.toml"),
+        )
+    };
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
@@ -26,17 +31,33 @@ fn app(dir: &tempfile::TempDir, rt: &tokio::runtime::Runtime) -> (App, Window) {
         ),
     )
     .expect("config");
-    let options = EngineOptions { config_file: Some(PathBuf::from(config)), demo: false, overrides: Vec::new() };
+    let options = EngineOptions {
+        config_file: Some(PathBuf::from(config)),
+        demo: false,
+        overrides: Vec::new(),
+    };
     tauri::async_runtime::set(rt.handle().clone());
     let sink = cti_panel::late_sink::<tauri::test::MockRuntime>();
     let running = rt
-        .block_on(cti_panel::start_engine(options, sink.clone(), Arc::new(LogNotifier)))
+        .block_on(cti_panel::start_engine(
+            options,
+            sink.clone(),
+            Arc::new(LogNotifier),
+        ))
         .expect("engine starts");
     let demo = cti_panel::DemoControl::new(&running);
-    let app = cti_panel::run_app(mock_builder(), running.engine.clone(), sink, demo, Vec::new())
-        .build(cti_panel::context())
-        .expect("app builds");
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
+    let app = cti_panel::run_app(
+        mock_builder(),
+        running.engine.clone(),
+        sink,
+        demo,
+        Vec::new(),
+    )
+    .build(cti_panel::context())
+    .expect("app builds");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("main window");
     (app, window)
 }
 
@@ -70,7 +91,12 @@ fn commands_answer_and_acl_refuses_everything_else() {
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(info["demo"], false);
 
-    let settings = invoke(&w, "set_setting", json!({"key": "ui.theme", "value": "dark"})).expect("set_setting");
+    let settings = invoke(
+        &w,
+        "set_setting",
+        json!({"key": "ui.theme", "value": "dark"}),
+    )
+    .expect("set_setting");
     assert_eq!(settings["ui"]["theme"], "dark");
     let text = std::fs::read_to_string(dir.path().join("config.toml")).expect("user file written");
     assert!(text.contains("theme = \"dark\""), "{text}");
@@ -82,25 +108,58 @@ fn commands_answer_and_acl_refuses_everything_else() {
 
     let snap = invoke(&w, "snapshot", json!({})).expect("snapshot");
     assert_eq!(snap["calls"], json!([]));
-    let listener = snap["connections"].as_array().and_then(|c| c.iter().find(|c| c["platform"] == "listener")).cloned();
-    assert_eq!(listener.expect("listener state")["state"]["state"], "connected");
-    assert!(snap["listener_urls"]["calls"].as_str().unwrap_or_default().contains(&token));
+    let listener = snap["connections"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["platform"] == "listener"))
+        .cloned();
+    assert_eq!(
+        listener.expect("listener state")["state"]["state"],
+        "connected"
+    );
+    assert!(snap["listener_urls"]["calls"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(&token));
 
     // A tel: link becomes a dial request; a bad call key is a typed not-found error.
-    assert_eq!(invoke(&w, "open_link", json!({"link": "tel:+7 495 123-45-67"})).expect("link"), "+74951234567");
-    let err = invoke(&w, "call_action", json!({"key": "nope", "action": {"type": "hangup"}})).unwrap_err();
+    assert_eq!(
+        invoke(&w, "open_link", json!({"link": "tel:+7 495 123-45-67"})).expect("link"),
+        "+74951234567"
+    );
+    let err = invoke(
+        &w,
+        "call_action",
+        json!({"key": "nope", "action": {"type": "hangup"}}),
+    )
+    .unwrap_err();
     assert_eq!(err["code"], "not_found");
     // Demo controls refuse outside demo mode.
     let err = invoke(&w, "demo_call", json!({"kind": "incoming"})).unwrap_err();
     assert_eq!(err["code"], "unsupported");
 
     // A bad value is refused with the pinned { code, message } form, naming the key.
-    let err = invoke(&w, "set_setting", json!({"key": "ui.notifications", "value": "loud"})).unwrap_err();
+    let err = invoke(
+        &w,
+        "set_setting",
+        json!({"key": "ui.notifications", "value": "loud"}),
+    )
+    .unwrap_err();
     assert_eq!(err["code"], "config");
-    assert!(err["message"].as_str().unwrap_or_default().contains("ui.notifications"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ui.notifications"),
+        "{err}"
+    );
 
     // Core window APIs and unknown plugins are not granted to the main window.
     assert!(invoke(&w, "plugin:window|close", json!({"label": "main"})).is_err());
-    assert!(invoke(&w, "plugin:shell|open", json!({"path": "https://example.com"})).is_err());
+    assert!(invoke(
+        &w,
+        "plugin:shell|open",
+        json!({"path": "https://example.com"})
+    )
+    .is_err());
     assert!(invoke(&w, "no_such_command", json!({})).is_err());
 }

@@ -23,7 +23,11 @@ pub fn get_settings(engine: EngineState<'_>) -> SettingsView {
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub fn set_setting(engine: EngineState<'_>, key: String, value: serde_json::Value) -> Result<SettingsView, UiError> {
+pub fn set_setting(
+    engine: EngineState<'_>,
+    key: String,
+    value: serde_json::Value,
+) -> Result<SettingsView, UiError> {
     engine.set_setting(&key, value).map_err(UiError::from)
 }
 
@@ -35,8 +39,15 @@ pub fn snapshot(engine: EngineState<'_>) -> Snapshot {
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub async fn call_action(engine: EngineState<'_>, key: String, action: CallAction) -> Result<(), UiError> {
-    engine.call_action(&key, action).await.map_err(UiError::from)
+pub async fn call_action(
+    engine: EngineState<'_>,
+    key: String,
+    action: CallAction,
+) -> Result<(), UiError> {
+    engine
+        .call_action(&key, action)
+        .await
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
@@ -47,14 +58,28 @@ pub async fn dial(engine: EngineState<'_>, number: String) -> Result<(), UiError
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub async fn bridge_slot(engine: EngineState<'_>, extension_id: String, slot: u8) -> Result<(), UiError> {
-    engine.bridge_slot(&extension_id, slot).await.map_err(UiError::from)
+pub async fn bridge_slot(
+    engine: EngineState<'_>,
+    extension_id: String,
+    slot: u8,
+) -> Result<(), UiError> {
+    engine
+        .bridge_slot(&extension_id, slot)
+        .await
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub async fn ivr_command(engine: EngineState<'_>, key: String, command: IvrCommand) -> Result<(), UiError> {
-    engine.ivr_command(&key, command).await.map_err(UiError::from)
+pub async fn ivr_command(
+    engine: EngineState<'_>,
+    key: String,
+    command: IvrCommand,
+) -> Result<(), UiError> {
+    engine
+        .ivr_command(&key, command)
+        .await
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
@@ -65,20 +90,37 @@ pub fn decide_ivr(engine: EngineState<'_>, id: u64, actions: Vec<Action>) -> Res
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub async fn history_list(engine: EngineState<'_>, filter: CallFilter, page: PageRequest) -> Result<CallPage, UiError> {
-    engine.history_list(filter, page).await.map_err(UiError::from)
+pub async fn history_list(
+    engine: EngineState<'_>,
+    filter: CallFilter,
+    page: PageRequest,
+) -> Result<CallPage, UiError> {
+    engine
+        .history_list(filter, page)
+        .await
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub async fn history_details(engine: EngineState<'_>, call_id: i64) -> Result<CallDetails, UiError> {
+pub async fn history_details(
+    engine: EngineState<'_>,
+    call_id: i64,
+) -> Result<CallDetails, UiError> {
     engine.history_details(call_id).await.map_err(UiError::from)
 }
 
 #[tauri::command]
 #[instrument(skip(engine, body), err)]
-pub async fn history_add_note(engine: EngineState<'_>, call_id: i64, body: String) -> Result<Note, UiError> {
-    engine.history_add_note(call_id, body).await.map_err(UiError::from)
+pub async fn history_add_note(
+    engine: EngineState<'_>,
+    call_id: i64,
+    body: String,
+) -> Result<Note, UiError> {
+    engine
+        .history_add_note(call_id, body)
+        .await
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
@@ -88,13 +130,23 @@ pub async fn history_set_disposition(
     call_id: i64,
     disposition: Option<String>,
 ) -> Result<(), UiError> {
-    engine.history_set_disposition(call_id, disposition).await.map_err(UiError::from)
+    engine
+        .history_set_disposition(call_id, disposition)
+        .await
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub fn history_export(engine: EngineState<'_>, filter: CallFilter, format: ExportFormat) -> Result<String, UiError> {
-    engine.history_export_default(&filter, format).map(|p| p.display().to_string()).map_err(UiError::from)
+pub fn history_export(
+    engine: EngineState<'_>,
+    filter: CallFilter,
+    format: ExportFormat,
+) -> Result<String, UiError> {
+    engine
+        .history_export_default(&filter, format)
+        .map(|p| p.display().to_string())
+        .map_err(UiError::from)
 }
 
 #[tauri::command]
@@ -111,7 +163,10 @@ pub fn inspector(engine: EngineState<'_>) -> serde_json::Value {
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub async fn inspector_replay(engine: EngineState<'_>, id: u64) -> Result<serde_json::Value, UiError> {
+pub async fn inspector_replay(
+    engine: EngineState<'_>,
+    id: u64,
+) -> Result<serde_json::Value, UiError> {
     engine.inspector_replay(id).await.map_err(UiError::from)
 }
 
@@ -129,7 +184,10 @@ pub fn ivr_rules(engine: EngineState<'_>) -> Result<IvrSettings, UiError> {
 
 #[tauri::command]
 #[instrument(skip(engine), err)]
-pub fn set_ivr_rules(engine: EngineState<'_>, settings: IvrSettings) -> Result<IvrSettings, UiError> {
+pub fn set_ivr_rules(
+    engine: EngineState<'_>,
+    settings: IvrSettings,
+) -> Result<IvrSettings, UiError> {
     engine.set_ivr_rules(settings).map_err(UiError::from)
 }
 
@@ -153,6 +211,11 @@ pub fn open_link(engine: EngineState<'_>, link: String) -> Result<String, UiErro
 
 #[tauri::command]
 #[instrument(skip(demo), err)]
-pub fn demo_call(demo: State<'_, crate::demo::DemoControl>, kind: String, from: Option<String>) -> Result<String, UiError> {
-    demo.call(&kind, from.as_deref()).map_err(|m| UiError::new(cti_core::Code::Unsupported, m))
+pub fn demo_call(
+    demo: State<'_, crate::demo::DemoControl>,
+    kind: String,
+    from: Option<String>,
+) -> Result<String, UiError> {
+    demo.call(&kind, from.as_deref())
+        .map_err(|m| UiError::new(cti_core::Code::Unsupported, m))
 }

@@ -29,25 +29,42 @@ pub async fn start_engine(
     notifier: Arc<dyn Notifier>,
 ) -> Result<Running, String> {
     if !options.demo {
-        let engine = Engine::start(options, ui, notifier).await.map_err(|e| e.to_string())?;
+        let engine = Engine::start(options, ui, notifier)
+            .await
+            .map_err(|e| e.to_string())?;
         return Ok(Running { engine, sim: None });
     }
     // Demo: its own history file, a loopback listener on a free port.
     let demo_dir = cti_core::config::default_data_dir().join("demo");
     options.overrides.extend([
-        ("storage.data_dir".to_string(), toml::Value::String(demo_dir.display().to_string())),
+        (
+            "storage.data_dir".to_string(),
+            toml::Value::String(demo_dir.display().to_string()),
+        ),
         ("listener.enabled".to_string(), toml::Value::Boolean(true)),
-        ("listener.bind".to_string(), toml::Value::String("127.0.0.1".into())),
+        (
+            "listener.bind".to_string(),
+            toml::Value::String("127.0.0.1".into()),
+        ),
         ("listener.port".to_string(), toml::Value::Integer(0)),
     ]);
-    let engine = Engine::start(options, ui, notifier).await.map_err(|e| e.to_string())?;
-    let urls = engine.snapshot().listener_urls.ok_or("demo mode needs the webhook listener; it did not start")?;
+    let engine = Engine::start(options, ui, notifier)
+        .await
+        .map_err(|e| e.to_string())?;
+    let urls = engine
+        .snapshot()
+        .listener_urls
+        .ok_or("demo mode needs the webhook listener; it did not start")?;
 
     let scenario = Scenario::builtin_demo().map_err(|e| format!("demo scenario: {e}"))?;
-    let mut sim_config = scenario.sim_config(&SimConfig::default()).map_err(|e| format!("demo scenario: {e}"))?;
+    let mut sim_config = scenario
+        .sim_config(&SimConfig::default())
+        .map_err(|e| format!("demo scenario: {e}"))?;
     sim_config.webhooks.url = Some(urls.calls.clone());
     sim_config.telphin.call_interactive.url = Some(urls.ivr.clone());
-    let sim = Sim::start(sim_config.clone()).await.map_err(|e| format!("simulator: {e}"))?;
+    let sim = Sim::start(sim_config.clone())
+        .await
+        .map_err(|e| format!("simulator: {e}"))?;
     let base = sim.base_url().to_string();
     tracing::info!(simulator = %base, "demo: simulator started");
 
@@ -72,7 +89,10 @@ pub async fn start_engine(
     telphin.events_url = urls.telphin.clone();
     engine.connect_platforms(era, telphin).await;
     let _ = cti_sim::scenario::run(sim.ctx.clone(), scenario);
-    Ok(Running { engine, sim: Some(sim) })
+    Ok(Running {
+        engine,
+        sim: Some(sim),
+    })
 }
 
 /// Run the core without a window until Ctrl-C; UI events are logged.
@@ -88,7 +108,10 @@ pub async fn run_headless(options: EngineOptions) -> i32 {
     let info = running.engine.app_info();
     let snap = running.engine.snapshot();
     tracing::info!(version = %info.version, demo = info.demo, config = %info.user_config, "running headless");
-    eprintln!("cti-panel {} running headless (demo: {}). Ctrl-C stops.", info.version, info.demo);
+    eprintln!(
+        "cti-panel {} running headless (demo: {}). Ctrl-C stops.",
+        info.version, info.demo
+    );
     if let Some(urls) = &snap.listener_urls {
         eprintln!("webhook listener: {}", urls.health);
     }
@@ -104,13 +127,14 @@ pub async fn run_headless(options: EngineOptions) -> i32 {
 async fn wait_for_stop() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -123,7 +147,11 @@ async fn wait_for_stop() {
 }
 
 /// `cti-panel history export`: read the history file directly (no listener, no platforms).
-pub async fn history_export(options: EngineOptions, format: cli::ExportFormat, out: Option<&Path>) -> i32 {
+pub async fn history_export(
+    options: EngineOptions,
+    format: cli::ExportFormat,
+    out: Option<&Path>,
+) -> i32 {
     let loaded = match cti_core::config::load(options.config_file.as_deref()) {
         Ok(l) => l,
         Err(e) => {
@@ -158,10 +186,16 @@ pub async fn history_export(options: EngineOptions, format: cli::ExportFormat, o
     let result = match out {
         Some(p) => std::fs::File::create(p)
             .map_err(|e| format!("{}: {e}", p.display()))
-            .and_then(|mut f| history.export(&filter, format, &mut f).map_err(|e| e.to_string())),
+            .and_then(|mut f| {
+                history
+                    .export(&filter, format, &mut f)
+                    .map_err(|e| e.to_string())
+            }),
         None => {
             let mut stdout = std::io::stdout().lock();
-            history.export(&filter, format, &mut stdout).map_err(|e| e.to_string())
+            history
+                .export(&filter, format, &mut stdout)
+                .map_err(|e| e.to_string())
         }
     };
     let _ = history.close().await;
@@ -185,7 +219,9 @@ pub struct DemoControl {
 
 impl DemoControl {
     pub fn new(running: &Running) -> DemoControl {
-        DemoControl { ctx: running.sim.as_ref().map(|s| s.ctx.clone()) }
+        DemoControl {
+            ctx: running.sim.as_ref().map(|s| s.ctx.clone()),
+        }
     }
 
     /// `kind`: `incoming` (rings the agent until answered, the caller gives up after 60 s),
@@ -194,7 +230,10 @@ impl DemoControl {
     /// external control). Returns the simulator's call id.
     pub fn call(&self, kind: &str, from: Option<&str>) -> Result<String, String> {
         use cti_sim::world::{Direction, HuntMode, HuntPlan, MemberResponse};
-        let ctx = self.ctx.as_ref().ok_or("only available in demo mode (--demo)")?;
+        let ctx = self
+            .ctx
+            .as_ref()
+            .ok_or("only available in demo mode (--demo)")?;
         let world = &ctx.world;
         let number = match from {
             Some(n) if !n.trim().is_empty() => n.trim().to_string(),
@@ -203,14 +242,33 @@ impl DemoControl {
         let did = Some("74951234567");
         let call = match kind {
             "ivr" => {
-                let c = world.create_call(Direction::Inbound, &number, Some("Demo IVR caller"), "800", did);
-                cti_sim::era::offer_ivr_control(ctx, &c.id, "800", serde_json::json!({"lang": "ru"}));
+                let c = world.create_call(
+                    Direction::Inbound,
+                    &number,
+                    Some("Demo IVR caller"),
+                    "800",
+                    did,
+                );
+                cti_sim::era::offer_ivr_control(
+                    ctx,
+                    &c.id,
+                    "800",
+                    serde_json::json!({"lang": "ru"}),
+                );
                 return Ok(c.id);
             }
-            "incoming" | "missed" | "answered" => {
-                world.create_call(Direction::Inbound, &number, Some("Demo caller"), DEMO_EXTENSION, did)
+            "incoming" | "missed" | "answered" => world.create_call(
+                Direction::Inbound,
+                &number,
+                Some("Demo caller"),
+                DEMO_EXTENSION,
+                did,
+            ),
+            other => {
+                return Err(format!(
+                    "unknown demo call kind {other:?}: incoming, missed, answered or ivr"
+                ))
             }
-            other => return Err(format!("unknown demo call kind {other:?}: incoming, missed, answered or ivr")),
         };
         let (response, ring_ms, give_up_ms) = match kind {
             "missed" => (MemberResponse::NoAnswer, 6_000, 6_000),
@@ -225,7 +283,10 @@ impl DemoControl {
             let id = call.id.clone();
             tokio::spawn(async move {
                 let _ = hunt.await;
-                world.clock().sleep(std::time::Duration::from_secs(300)).await;
+                world
+                    .clock()
+                    .sleep(std::time::Duration::from_secs(300))
+                    .await;
                 let _ = world.hangup(&id, "200");
             });
         }

@@ -25,7 +25,10 @@ struct TrayState {
 
 impl<R: Runtime> LateSink<R> {
     pub fn new() -> Arc<Self> {
-        Arc::new(LateSink { app: OnceLock::new(), tray: Mutex::new(TrayState::default()) })
+        Arc::new(LateSink {
+            app: OnceLock::new(),
+            tray: Mutex::new(TrayState::default()),
+        })
     }
 
     pub fn attach(&self, app: AppHandle<R>) {
@@ -42,7 +45,10 @@ impl<R: Runtime> LateSink<R> {
             UiEvent::Missed(n) => t.missed = *n,
             UiEvent::Connection(c) => {
                 let name = format!("{:?}", c.platform);
-                let ok = matches!(c.state, ConnectionState::Connected { .. } | ConnectionState::Disabled);
+                let ok = matches!(
+                    c.state,
+                    ConnectionState::Connected { .. } | ConnectionState::Disabled
+                );
                 match t.connections.iter_mut().find(|(n, _)| *n == name) {
                     Some(entry) => entry.1 = ok,
                     None => t.connections.push((name, ok)),
@@ -50,7 +56,12 @@ impl<R: Runtime> LateSink<R> {
             }
             _ => return,
         }
-        let down: Vec<&str> = t.connections.iter().filter(|(_, ok)| !ok).map(|(n, _)| n.as_str()).collect();
+        let down: Vec<&str> = t
+            .connections
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(n, _)| n.as_str())
+            .collect();
         let mut tip = String::from("CTI Panel");
         if down.is_empty() {
             tip.push_str(" — connected");
@@ -63,7 +74,11 @@ impl<R: Runtime> LateSink<R> {
         if let Some(tray) = app.tray_by_id("main") {
             let _ = tray.set_tooltip(Some(&tip));
             #[cfg(target_os = "macos")]
-            let _ = tray.set_title(if t.missed > 0 { Some(t.missed.to_string()) } else { None });
+            let _ = tray.set_title(if t.missed > 0 {
+                Some(t.missed.to_string())
+            } else {
+                None
+            });
         }
     }
 }
@@ -108,13 +123,14 @@ pub fn build_tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
     let show = MenuItem::with_id(app, "show", "Show / Показать", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit / Выход", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&show, &quit])?;
-    let mut builder = TrayIconBuilder::with_id("main").tooltip("CTI Panel").menu(&menu).on_menu_event(
-        |app, event| match event.id.as_ref() {
+    let mut builder = TrayIconBuilder::with_id("main")
+        .tooltip("CTI Panel")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
             "show" => show_main(app),
             "quit" => app.exit(0),
             _ => {}
-        },
-    );
+        });
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }
@@ -132,7 +148,9 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 
 /// Route `tel:`/`callto:` links (command line, second instance, deep link) to the dial action.
 pub fn open_links<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
-    let Some(engine) = app.try_state::<Engine>() else { return };
+    let Some(engine) = app.try_state::<Engine>() else {
+        return;
+    };
     for a in args {
         let lower = a.to_ascii_lowercase();
         if lower.starts_with("tel:") || lower.starts_with("callto:") {

@@ -89,8 +89,15 @@ fn has_display() -> bool {
 pub fn main_entry() -> i32 {
     let cli = cli::Cli::parse();
     let _guard = logging::init(&cti_core::config::default_log_dir());
-    let options = EngineOptions { config_file: cli.config.clone(), demo: cli.demo, overrides: Vec::new() };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let options = EngineOptions {
+        config_file: cli.config.clone(),
+        demo: cli.demo,
+        overrides: Vec::new(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cti-panel: cannot start the async runtime: {e}");

@@ -11,7 +11,10 @@ use tracing_subscriber::{fmt, EnvFilter, Layer};
 /// Install the subscriber. Keep the guard alive for the life of the process.
 pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter());
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_filter(filter());
     let (file_layer, guard) = match std::fs::create_dir_all(log_dir) {
         Ok(()) => {
             let appender = tracing_appender::rolling::Builder::new()
@@ -23,7 +26,15 @@ pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
             match appender {
                 Ok(a) => {
                     let (w, g) = tracing_appender::non_blocking(a);
-                    (Some(fmt::layer().with_ansi(false).with_writer(w).with_filter(filter())), Some(g))
+                    (
+                        Some(
+                            fmt::layer()
+                                .with_ansi(false)
+                                .with_writer(w)
+                                .with_filter(filter()),
+                        ),
+                        Some(g),
+                    )
                 }
                 Err(e) => {
                     eprintln!("cti-panel: cannot write logs to {}: {e}", log_dir.display());
@@ -32,10 +43,16 @@ pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
             }
         }
         Err(e) => {
-            eprintln!("cti-panel: cannot create log dir {}: {e}", log_dir.display());
+            eprintln!(
+                "cti-panel: cannot create log dir {}: {e}",
+                log_dir.display()
+            );
             (None, None)
         }
     };
-    let _ = tracing_subscriber::registry().with(stderr).with(file_layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
     guard
 }

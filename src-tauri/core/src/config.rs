@@ -106,7 +106,9 @@ pub struct SecretsConfig {
 
 impl Default for SecretsConfig {
     fn default() -> Self {
-        SecretsConfig { backend: "auto".into() }
+        SecretsConfig {
+            backend: "auto".into(),
+        }
     }
 }
 
@@ -115,7 +117,11 @@ pub enum ConfigError {
     #[error("config error in {file}: {message}")]
     Parse { file: String, message: String },
     #[error("config error in {file}: key `{key}`: {message}")]
-    Key { file: String, key: String, message: String },
+    Key {
+        file: String,
+        key: String,
+        message: String,
+    },
     #[error("cannot read {file}: {message}")]
     Io { file: String, message: String },
     #[error("key `{key}` is locked by the administrator ({file})")]
@@ -147,7 +153,9 @@ impl Loaded {
 }
 
 fn is_locked(locked: &BTreeSet<String>, key: &str) -> bool {
-    locked.iter().any(|l| key == l || key.starts_with(&format!("{l}.")))
+    locked
+        .iter()
+        .any(|l| key == l || key.starts_with(&format!("{l}.")))
 }
 
 /// Platform directories of the app.
@@ -164,7 +172,9 @@ pub fn default_user_file() -> PathBuf {
 
 /// Default data directory (history database).
 pub fn default_data_dir() -> PathBuf {
-    project_dirs().map(|d| d.data_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from("."))
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Default log directory.
@@ -186,7 +196,9 @@ pub fn provisioning_path() -> PathBuf {
     #[cfg(target_os = "windows")]
     {
         let base = std::env::var("ProgramData").unwrap_or_else(|_| r"C:\ProgramData".into());
-        PathBuf::from(base).join("cti-panel").join("provisioning.toml")
+        PathBuf::from(base)
+            .join("cti-panel")
+            .join("provisioning.toml")
     }
     #[cfg(target_os = "macos")]
     {
@@ -203,7 +215,10 @@ fn read_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(ConfigError::Io { file: path.display().to_string(), message: e.to_string() })
+            return Err(ConfigError::Io {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })
         }
     };
     let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
@@ -235,12 +250,18 @@ fn merge(
     skipped: &mut Vec<String>,
 ) {
     for (k, v) in over {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         if key == "locked" {
             continue;
         }
         match (base.get_mut(k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &key, locked, skipped),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => {
+                merge(b, o, &key, locked, skipped)
+            }
             _ => {
                 if is_locked(locked, &key) {
                     skipped.push(key);
@@ -262,11 +283,15 @@ fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
     let Some(last) = parts.pop() else { return };
     let mut cur = table;
     for p in parts {
-        let entry = cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
         if !entry.is_table() {
             *entry = toml::Value::Table(Default::default());
         }
-        let Some(t) = entry.as_table_mut() else { return };
+        let Some(t) = entry.as_table_mut() else {
+            return;
+        };
         cur = t;
     }
     cur.insert(last.to_string(), value);
@@ -276,7 +301,9 @@ fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
 fn env_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -284,7 +311,13 @@ fn env_value(raw: &str) -> toml::Value {
 /// Load the configuration from the standard places (or `user_file` when given).
 pub fn load(user_file: Option<&Path>) -> Result<Loaded, ConfigError> {
     let env: Vec<(String, String)> = std::env::vars().collect();
-    load_from(&provisioning_path(), user_file.map(Path::to_path_buf).unwrap_or_else(default_user_file), &env)
+    load_from(
+        &provisioning_path(),
+        user_file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(default_user_file),
+        &env,
+    )
 }
 
 /// Load with explicit paths and environment (testable).
@@ -293,8 +326,10 @@ pub fn load_from(
     user_file: PathBuf,
     env: &[(String, String)],
 ) -> Result<Loaded, ConfigError> {
-    let defaults = toml::Table::try_from(Config::default())
-        .map_err(|e| ConfigError::Parse { file: "<defaults>".into(), message: e.to_string() })?;
+    let defaults = toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Parse {
+        file: "<defaults>".into(),
+        message: e.to_string(),
+    })?;
     let mut merged = defaults;
     let mut locked = BTreeSet::new();
     let mut warnings = Vec::new();
@@ -324,7 +359,9 @@ pub fn load_from(
 
     let mut env_layer = toml::Table::new();
     for (name, raw) in env {
-        let Some(rest) = name.strip_prefix("CTI_PANEL_") else { continue };
+        let Some(rest) = name.strip_prefix("CTI_PANEL_") else {
+            continue;
+        };
         if !rest.contains("__") {
             continue; // CTI_PANEL_PROVISIONING and the like are not config keys
         }
@@ -336,7 +373,9 @@ pub fn load_from(
         let mut skipped = Vec::new();
         merge(&mut merged, &env_layer, "", &locked, &mut skipped);
         for key in skipped {
-            warnings.push(format!("environment override of `{key}` ignored, locked ({admin_name})"));
+            warnings.push(format!(
+                "environment override of `{key}` ignored, locked ({admin_name})"
+            ));
         }
     }
 
@@ -346,7 +385,13 @@ pub fn load_from(
         key: e.path().to_string(),
         message: e.inner().to_string(),
     })?;
-    Ok(Loaded { config, user_file, provisioning_file, locked, warnings })
+    Ok(Loaded {
+        config,
+        user_file,
+        provisioning_file,
+        locked,
+        warnings,
+    })
 }
 
 /// Change one key in the user file (atomically: write a temp file, then rename).
@@ -355,17 +400,25 @@ pub fn set_user_value(loaded: &Loaded, key: &str, value: toml::Value) -> Result<
     if loaded.is_locked(key) {
         return Err(ConfigError::Locked {
             key: key.to_string(),
-            file: loaded.provisioning_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            file: loaded
+                .provisioning_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         });
     }
     let path = &loaded.user_file;
     let mut table = read_table(path)?.unwrap_or_default();
     set_path(&mut table, key, value);
     check_layer(&table, &path.display().to_string())?;
-    let text = toml::to_string_pretty(&table)
-        .map_err(|e| ConfigError::Parse { file: path.display().to_string(), message: e.to_string() })?;
-    write_atomic(path, text.as_bytes())
-        .map_err(|e| ConfigError::Io { file: path.display().to_string(), message: e.to_string() })
+    let text = toml::to_string_pretty(&table).map_err(|e| ConfigError::Parse {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_atomic(path, text.as_bytes()).map_err(|e| ConfigError::Io {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Write a file atomically (temp file in the same directory, fsync, rename).
@@ -417,7 +470,10 @@ mod tests {
         let env = vec![("CTI_PANEL_LISTENER__PORT".to_string(), "7000".to_string())];
         let l = load_from(&admin, user, &env).unwrap();
         assert_eq!(l.config.listener.port, 9100);
-        assert_eq!(l.config.listener.bind, "127.0.0.2", "unlocked user keys still apply");
+        assert_eq!(
+            l.config.listener.bind, "127.0.0.2",
+            "unlocked user keys still apply"
+        );
         assert_eq!(l.config.ui.language, "ru");
         assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
         assert!(l.is_locked("ui.theme"));
@@ -440,16 +496,24 @@ mod tests {
     #[test]
     fn errors_name_file_and_key() {
         let d = tempfile::tempdir().unwrap();
-        let user = write(d.path(), "user.toml", "[listener]\nport = \"not a number\"\n");
+        let user = write(
+            d.path(),
+            "user.toml",
+            "[listener]\nport = \"not a number\"\n",
+        );
         let e = load_from(&d.path().join("p"), user.clone(), &[]).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("user.toml"), "{msg}");
         assert!(msg.contains("listener.port"), "{msg}");
         let user = write(d.path(), "user2.toml", "[ui]\nlanguag = \"ru\"\n");
-        let msg = load_from(&d.path().join("p"), user, &[]).unwrap_err().to_string();
+        let msg = load_from(&d.path().join("p"), user, &[])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("languag"), "{msg}");
         let user = write(d.path(), "user3.toml", "[ui\n");
-        let msg = load_from(&d.path().join("p"), user, &[]).unwrap_err().to_string();
+        let msg = load_from(&d.path().join("p"), user, &[])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("user3.toml"), "{msg}");
     }
 

@@ -42,13 +42,19 @@ pub struct UiError {
 
 impl UiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        UiError { code, message: message.into() }
+        UiError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
 impl<E: Coded> From<E> for UiError {
     fn from(e: E) -> Self {
-        UiError { code: e.code(), message: e.to_string() }
+        UiError {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -68,7 +68,11 @@ pub struct Party {
 
 impl Party {
     pub fn number(n: impl Into<String>) -> Self {
-        Party { number: n.into(), name: None, extension_id: None }
+        Party {
+            number: n.into(),
+            name: None,
+            extension_id: None,
+        }
     }
 }
 
@@ -145,7 +149,11 @@ impl ResultCode {
             "408" => (Outcome::Missed, "no answer (timeout)"),
             _ => (Outcome::Failed, "unknown result code"),
         };
-        ResultCode { code: c.to_string(), outcome, meaning: meaning.to_string() }
+        ResultCode {
+            code: c.to_string(),
+            outcome,
+            meaning: meaning.to_string(),
+        }
     }
 
     /// Map a Telphin `CallStatus` (`ANSWER`, `BUSY`, `NOANSWER`, `CANCEL`, `CONGESTION`,
@@ -160,7 +168,11 @@ impl ResultCode {
             "CHANUNAVAIL" => ("480", Outcome::Unavailable, "channel unavailable"),
             _ => ("0", Outcome::Failed, "unknown call status"),
         };
-        ResultCode { code: code.to_string(), outcome, meaning: meaning.to_string() }
+        ResultCode {
+            code: code.to_string(),
+            outcome,
+            meaning: meaning.to_string(),
+        }
     }
 }
 
@@ -182,9 +194,15 @@ pub enum CallEventKind {
         via: Option<String>,
     },
     /// One attempt to reach a party began ringing (hunting: one per number).
-    LegRinging { leg_id: String, party: Party },
+    LegRinging {
+        leg_id: String,
+        party: Party,
+    },
     /// An attempt ended without being the answered leg.
-    LegEnded { leg_id: String, result: ResultCode },
+    LegEnded {
+        leg_id: String,
+        result: ResultCode,
+    },
     /// Somebody answered.
     Answered {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,7 +211,10 @@ pub enum CallEventKind {
     },
     Held,
     Resumed,
-    Transferred { to: Party, attended: bool },
+    Transferred {
+        to: Party,
+        attended: bool,
+    },
     /// The call ended.
     Ended {
         result: ResultCode,
@@ -202,14 +223,27 @@ pub enum CallEventKind {
         talk_secs: Option<i64>,
     },
     /// Parked to a valet slot (1–9).
-    Parked { slot: u8, by: String },
+    Parked {
+        slot: u8,
+        by: String,
+    },
     /// Left the slot: bridged by someone, returned after the timeout, or hung up.
-    Unparked { slot: u8, how: UnparkKind },
-    RecordingAvailable { reference: String },
+    Unparked {
+        slot: u8,
+        how: UnparkKind,
+    },
+    RecordingAvailable {
+        reference: String,
+    },
     /// DTMF pressed by the caller (IVR control or Call Interactive digit collection).
-    Dtmf { digits: String },
+    Dtmf {
+        digits: String,
+    },
     /// An IVR step: a Call Interactive request/reply or an Era IVR milestone.
-    Ivr { step: String, detail: serde_json::Value },
+    Ivr {
+        step: String,
+        detail: serde_json::Value,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -44,11 +44,18 @@ pub struct SlotInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("{platform} cannot {operation}")]
-    Unsupported { platform: &'static str, operation: &'static str },
+    Unsupported {
+        platform: &'static str,
+        operation: &'static str,
+    },
     #[error("not connected to {0}")]
     NotConnected(&'static str),
     #[error("the platform refused: {message}")]
-    Refused { status: Option<u16>, platform_code: Option<String>, message: String },
+    Refused {
+        status: Option<u16>,
+        platform_code: Option<String>,
+        message: String,
+    },
     #[error("parking slot {0} is already taken")]
     SlotOccupied(u8),
     #[error("parking slot {0} is empty")]
@@ -147,6 +154,9 @@ pub trait Provider: Send + Sync {
     }
 
     fn unsupported(&self, operation: &'static str) -> ProviderError {
-        ProviderError::Unsupported { platform: self.platform_name(), operation }
+        ProviderError::Unsupported {
+            platform: self.platform_name(),
+            operation,
+        }
     }
 }

@@ -72,7 +72,8 @@ impl SecretStore {
     pub fn get(&self, name: &str) -> Result<Option<String>, SecretError> {
         match self.backend {
             Backend::Keyring => {
-                let entry = keyring::Entry::new(SERVICE, name).map_err(|e| SecretError::Keyring(e.to_string()))?;
+                let entry = keyring::Entry::new(SERVICE, name)
+                    .map_err(|e| SecretError::Keyring(e.to_string()))?;
                 match entry.get_password() {
                     Ok(s) => Ok(Some(s)),
                     Err(keyring::Error::NoEntry) => Ok(None),
@@ -98,10 +99,12 @@ impl SecretStore {
 
     pub fn delete(&self, name: &str) -> Result<(), SecretError> {
         match self.backend {
-            Backend::Keyring => match keyring::Entry::new(SERVICE, name).and_then(|e| e.delete_credential()) {
-                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                Err(e) => Err(SecretError::Keyring(e.to_string())),
-            },
+            Backend::Keyring => {
+                match keyring::Entry::new(SERVICE, name).and_then(|e| e.delete_credential()) {
+                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(e) => Err(SecretError::Keyring(e.to_string())),
+                }
+            }
             Backend::File => {
                 let mut all = self.read_file()?;
                 if all.remove(name).is_some() {
@@ -113,7 +116,10 @@ impl SecretStore {
     }
 
     fn file_err(&self, e: impl ToString) -> SecretError {
-        SecretError::File { file: self.file.display().to_string(), message: e.to_string() }
+        SecretError::File {
+            file: self.file.display().to_string(),
+            message: e.to_string(),
+        }
     }
 
     fn read_file(&self) -> Result<BTreeMap<String, String>, SecretError> {
@@ -139,7 +145,9 @@ impl SecretStore {
             opts.mode(0o600);
         }
         let mut f = opts.open(&tmp).map_err(|e| self.file_err(e))?;
-        f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| self.file_err(e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| self.file_err(e))?;
         std::fs::rename(&tmp, &self.file).map_err(|e| self.file_err(e))
     }
 }
@@ -160,7 +168,11 @@ fn keyring_works() -> bool {
 /// (a provisioning file may carry a token) and moving those into the store.
 pub fn fill(config: &mut crate::config::Config, store: &SecretStore) -> Result<(), SecretError> {
     fill_one(&mut config.era.token, ERA_TOKEN, store)?;
-    fill_one(&mut config.telphin.client_secret, TELPHIN_CLIENT_SECRET, store)?;
+    fill_one(
+        &mut config.telphin.client_secret,
+        TELPHIN_CLIENT_SECRET,
+        store,
+    )?;
     fill_one(&mut config.listener.token, LISTENER_TOKEN, store)?;
     Ok(())
 }
@@ -191,7 +203,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(d.path().join("s/secrets.toml")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(d.path().join("s/secrets.toml"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         s.delete(ERA_TOKEN).unwrap();

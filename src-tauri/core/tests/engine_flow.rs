@@ -6,7 +6,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cti_core::engine::{CallAction, DesktopNotice, Engine, EngineOptions, IvrCommand, Notifier, UiEvent, UiSink};
+use cti_core::engine::{
+    CallAction, DesktopNotice, Engine, EngineOptions, IvrCommand, Notifier, UiEvent, UiSink,
+};
 use cti_core::era::{Component, EraConfig};
 use cti_core::history::{CallFilter, PageRequest};
 use cti_core::model::{ConnectionState, Outcome};
@@ -52,11 +54,20 @@ async fn setup() -> Setup {
     )
     .unwrap();
     let seen = Arc::new(Collect::default());
-    let options = EngineOptions { config_file: Some(cfg), demo: true, overrides: Vec::new() };
-    let engine = Engine::start(options, seen.clone(), seen.clone()).await.unwrap();
+    let options = EngineOptions {
+        config_file: Some(cfg),
+        demo: true,
+        overrides: Vec::new(),
+    };
+    let engine = Engine::start(options, seen.clone(), seen.clone())
+        .await
+        .unwrap();
     let urls = engine.snapshot().listener_urls.expect("listener runs");
 
-    let mut sc = SimConfig { speed: 1.0, ..SimConfig::default() };
+    let mut sc = SimConfig {
+        speed: 1.0,
+        ..SimConfig::default()
+    };
     sc.webhooks.url = Some(urls.calls.clone());
     let sim = Sim::start(sc.clone()).await.unwrap();
     let base = sim.base_url().to_string();
@@ -73,10 +84,17 @@ async fn setup() -> Setup {
     engine.connect_platforms(era, telphin).await;
     wait(&engine, "all connected", |e| {
         let c = e.connections();
-        c.len() == 3 && c.iter().all(|v| matches!(v.state, ConnectionState::Connected { .. }))
+        c.len() == 3
+            && c.iter()
+                .all(|v| matches!(v.state, ConnectionState::Connected { .. }))
     })
     .await;
-    Setup { engine, sim, seen, _dir: dir }
+    Setup {
+        engine,
+        sim,
+        seen,
+        _dir: dir,
+    }
 }
 
 async fn wait(engine: &Engine, what: &str, mut f: impl FnMut(&Engine) -> bool) {
@@ -86,13 +104,24 @@ async fn wait(engine: &Engine, what: &str, mut f: impl FnMut(&Engine) -> bool) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("timed out waiting for {what}; connections: {:?}; calls: {:#?}", engine.connections(), engine.snapshot().calls);
+    panic!(
+        "timed out waiting for {what}; connections: {:?}; calls: {:#?}",
+        engine.connections(),
+        engine.snapshot().calls
+    );
 }
 
 fn ring_agent(sim: &Sim, from: &str, response: MemberResponse, give_up_ms: i64) -> String {
     let w = sim.world();
-    let c = w.create_call(Direction::Inbound, from, Some("Иван Петров"), "101", Some("74951234567"));
-    let plan = HuntPlan::new(HuntMode::Parallel, [("101", response)], give_up_ms).caller_gives_up_after(give_up_ms);
+    let c = w.create_call(
+        Direction::Inbound,
+        from,
+        Some("Иван Петров"),
+        "101",
+        Some("74951234567"),
+    );
+    let plan = HuntPlan::new(HuntMode::Parallel, [("101", response)], give_up_ms)
+        .caller_gives_up_after(give_up_ms);
     let _ = w.hunt(&c.id, plan);
     c.id
 }
@@ -103,49 +132,120 @@ async fn incoming_call_is_one_card_answer_park_and_hang_up() {
     let world_id = ring_agent(&s.sim, "+79161112233", MemberResponse::NoAnswer, 60_000);
 
     wait(&s.engine, "the ringing card", |e| {
-        e.snapshot().calls.iter().any(|c| c.from.number.ends_with("9161112233"))
+        e.snapshot()
+            .calls
+            .iter()
+            .any(|c| c.from.number.ends_with("9161112233"))
     })
     .await;
     // Give every source time to report, then check it is still one card with both control refs.
     wait(&s.engine, "era and telphin on the card", |e| {
         let calls = e.snapshot().calls;
-        calls.iter().filter(|c| c.from.number.ends_with("9161112233")).count() == 1
+        calls
+            .iter()
+            .filter(|c| c.from.number.ends_with("9161112233"))
+            .count()
+            == 1
             && calls.iter().any(|c| c.refs.len() >= 2)
     })
     .await;
-    let card = s.engine.snapshot().calls.into_iter().find(|c| c.from.number.ends_with("9161112233")).unwrap();
+    let card = s
+        .engine
+        .snapshot()
+        .calls
+        .into_iter()
+        .find(|c| c.from.number.ends_with("9161112233"))
+        .unwrap();
     assert_eq!(
-        s.seen.notices.lock().unwrap().iter().filter(|n| n.body.contains("9161112233")).count(),
+        s.seen
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.body.contains("9161112233"))
+            .count(),
         1,
         "exactly one desktop notification"
     );
 
-    s.engine.call_action(&card.key, CallAction::Answer).await.unwrap();
-    wait(&s.engine, "answered", |e| e.snapshot().calls.iter().any(|c| c.key == card.key && c.answered_ms.is_some()))
-        .await;
+    s.engine
+        .call_action(&card.key, CallAction::Answer)
+        .await
+        .unwrap();
+    wait(&s.engine, "answered", |e| {
+        e.snapshot()
+            .calls
+            .iter()
+            .any(|c| c.key == card.key && c.answered_ms.is_some())
+    })
+    .await;
 
-    s.engine.call_action(&card.key, CallAction::Park { slot: Some(6) }).await.unwrap();
-    wait(&s.engine, "slot 6 on the park board", |e| e.snapshot().park.slots.iter().any(|p| p.slot == 6)).await;
-    let slot = s.engine.snapshot().park.slots.into_iter().find(|p| p.slot == 6).unwrap();
-    assert!(slot.returns_in_secs.is_some_and(|n| n > 150 && n <= 180), "{slot:?}");
+    s.engine
+        .call_action(&card.key, CallAction::Park { slot: Some(6) })
+        .await
+        .unwrap();
+    wait(&s.engine, "slot 6 on the park board", |e| {
+        e.snapshot().park.slots.iter().any(|p| p.slot == 6)
+    })
+    .await;
+    let slot = s
+        .engine
+        .snapshot()
+        .park
+        .slots
+        .into_iter()
+        .find(|p| p.slot == 6)
+        .unwrap();
+    assert!(
+        slot.returns_in_secs.is_some_and(|n| n > 150 && n <= 180),
+        "{slot:?}"
+    );
 
     // Parking the same slot again is refused with an agent-readable error.
-    let other = ring_agent(&s.sim, "+79165554433", MemberResponse::Answer { after_ms: 100 }, 60_000);
+    let other = ring_agent(
+        &s.sim,
+        "+79165554433",
+        MemberResponse::Answer { after_ms: 100 },
+        60_000,
+    );
     wait(&s.engine, "second call answered", |e| {
-        e.snapshot().calls.iter().any(|c| c.from.number.ends_with("9165554433") && c.answered_ms.is_some())
+        e.snapshot()
+            .calls
+            .iter()
+            .any(|c| c.from.number.ends_with("9165554433") && c.answered_ms.is_some())
     })
     .await;
-    let key2 = s.engine.snapshot().calls.into_iter().find(|c| c.from.number.ends_with("9165554433")).unwrap().key;
+    let key2 = s
+        .engine
+        .snapshot()
+        .calls
+        .into_iter()
+        .find(|c| c.from.number.ends_with("9165554433"))
+        .unwrap()
+        .key;
     wait(&s.engine, "telphin ref on the second call", |e| {
-        e.snapshot().calls.iter().any(|c| c.key == key2 && c.refs.iter().any(|r| r.source == cti_core::Source::Telphin))
+        e.snapshot()
+            .calls
+            .iter()
+            .any(|c| c.key == key2 && c.refs.iter().any(|r| r.source == cti_core::Source::Telphin))
     })
     .await;
-    let err = s.engine.call_action(&key2, CallAction::Park { slot: Some(6) }).await.unwrap_err();
+    let err = s
+        .engine
+        .call_action(&key2, CallAction::Park { slot: Some(6) })
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains('6'), "{err}");
 
-    s.engine.call_action(&key2, CallAction::Hangup).await.unwrap();
+    s.engine
+        .call_action(&key2, CallAction::Hangup)
+        .await
+        .unwrap();
     wait(&s.engine, "second call ended", |e| {
-        e.snapshot().calls.iter().all(|c| c.key != key2 || c.ended_ms.is_some())
+        e.snapshot()
+            .calls
+            .iter()
+            .all(|c| c.key != key2 || c.ended_ms.is_some())
     })
     .await;
     let w = s.sim.world().call(&other).unwrap();
@@ -159,13 +259,20 @@ async fn missed_call_reaches_history_and_badge_once() {
     ring_agent(&s.sim, "+79167778899", MemberResponse::NoAnswer, 1_500);
     wait(&s.engine, "missed badge", |e| e.snapshot().missed >= 1).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(s.engine.snapshot().missed, 1, "one missed call counted once across sources");
+    assert_eq!(
+        s.engine.snapshot().missed,
+        1,
+        "one missed call counted once across sources"
+    );
     let mut found = None;
     for _ in 0..100 {
         let page = s
             .engine
             .history_list(
-                CallFilter { text: Some("9167778899".into()), ..CallFilter::default() },
+                CallFilter {
+                    text: Some("9167778899".into()),
+                    ..CallFilter::default()
+                },
                 PageRequest::default(),
             )
             .await
@@ -179,40 +286,100 @@ async fn missed_call_reaches_history_and_badge_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let page = found.expect("missed call in history");
-    assert_eq!(page.calls.len(), 1, "one history record for the call from all sources: {:#?}", page.calls);
+    assert_eq!(
+        page.calls.len(),
+        1,
+        "one history record for the call from all sources: {:#?}",
+        page.calls
+    );
     s.engine.missed_seen();
     assert_eq!(s.engine.snapshot().missed, 0);
-    assert!(s.seen.events.lock().unwrap().iter().any(|e| matches!(e, UiEvent::Missed(0))));
+    assert!(s
+        .seen
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, UiEvent::Missed(0))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ivr_session_take_play_dtmf_release() {
     let s = setup().await;
     let w = s.sim.world();
-    let call = w.create_call(Direction::Inbound, "+79160001122", None, "800", Some("74951234567"));
-    let key = cti_sim::era::offer_ivr_control(&s.sim.ctx, &call.id, "800", serde_json::json!({"lang": "ru"}));
+    let call = w.create_call(
+        Direction::Inbound,
+        "+79160001122",
+        None,
+        "800",
+        Some("74951234567"),
+    );
+    let key = cti_sim::era::offer_ivr_control(
+        &s.sim.ctx,
+        &call.id,
+        "800",
+        serde_json::json!({"lang": "ru"}),
+    );
     assert!(!key.is_empty());
-    wait(&s.engine, "IVR offer", |e| e.snapshot().ivr.iter().any(|i| i.key == key && i.state == "offered")).await;
+    wait(&s.engine, "IVR offer", |e| {
+        e.snapshot()
+            .ivr
+            .iter()
+            .any(|i| i.key == key && i.state == "offered")
+    })
+    .await;
 
     // Nothing can be played before control is taken.
     let err = s
         .engine
-        .ivr_command(&key, IvrCommand::Apply { component: Component::Play { file: ":GS_PUB/demo/hello.wav".into() } })
+        .ivr_command(
+            &key,
+            IvrCommand::Apply {
+                component: Component::Play {
+                    file: ":GS_PUB/demo/hello.wav".into(),
+                },
+            },
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("take control"), "{err}");
 
     s.engine.ivr_command(&key, IvrCommand::Take).await.unwrap();
-    wait(&s.engine, "controlled", |e| e.snapshot().ivr.iter().any(|i| i.key == key && i.state == "controlled")).await;
+    wait(&s.engine, "controlled", |e| {
+        e.snapshot()
+            .ivr
+            .iter()
+            .any(|i| i.key == key && i.state == "controlled")
+    })
+    .await;
     s.engine
-        .ivr_command(&key, IvrCommand::Apply { component: Component::Play { file: ":GS_PUB/demo/hello.wav".into() } })
+        .ivr_command(
+            &key,
+            IvrCommand::Apply {
+                component: Component::Play {
+                    file: ":GS_PUB/demo/hello.wav".into(),
+                },
+            },
+        )
         .await
         .unwrap();
     cti_sim::era::press_dtmf(&s.sim.ctx, &call.id, "42");
-    wait(&s.engine, "DTMF shown", |e| e.snapshot().ivr.iter().any(|i| i.key == key && i.dtmf.contains("42"))).await;
-    s.engine.ivr_command(&key, IvrCommand::Release).await.unwrap();
+    wait(&s.engine, "DTMF shown", |e| {
+        e.snapshot()
+            .ivr
+            .iter()
+            .any(|i| i.key == key && i.dtmf.contains("42"))
+    })
+    .await;
+    s.engine
+        .ivr_command(&key, IvrCommand::Release)
+        .await
+        .unwrap();
     wait(&s.engine, "released", |e| {
-        e.snapshot().ivr.iter().any(|i| i.key == key && matches!(i.state.as_str(), "released" | "stopped"))
+        e.snapshot()
+            .ivr
+            .iter()
+            .any(|i| i.key == key && matches!(i.state.as_str(), "released" | "stopped"))
     })
     .await;
 }

@@ -13,8 +13,16 @@ pub struct Clock {
 impl Clock {
     /// `speed` > 0; values ≤ 0 or non-finite fall back to 1.
     pub fn new(speed: f64) -> Clock {
-        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
-        Clock { speed, started: Instant::now(), epoch_ms: chrono::Utc::now().timestamp_millis() }
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        Clock {
+            speed,
+            started: Instant::now(),
+            epoch_ms: chrono::Utc::now().timestamp_millis(),
+        }
     }
 
     pub fn speed(&self) -> f64 {

@@ -43,14 +43,27 @@ pub struct Journal {
 }
 
 impl Journal {
-    pub fn record(&self, channel: Channel, dir: Dir, what: impl Into<String>, body: impl Into<String>) {
+    pub fn record(
+        &self,
+        channel: Channel,
+        dir: Dir,
+        what: impl Into<String>,
+        body: impl Into<String>,
+    ) {
         let at_ms = chrono::Utc::now().timestamp_millis();
         let mut v = match self.inner.lock() {
             Ok(v) => v,
             Err(p) => p.into_inner(),
         };
         let seq = v.len() as u64;
-        v.push(Entry { seq, at_ms, channel, dir, what: what.into(), body: body.into() });
+        v.push(Entry {
+            seq,
+            at_ms,
+            channel,
+            dir,
+            what: what.into(),
+            body: body.into(),
+        });
     }
 
     pub fn entries(&self) -> Vec<Entry> {

@@ -102,12 +102,20 @@ impl Sim {
         tasks.extend(webhooks::spawn(&ctx));
         let faults = ctx.faults.clone();
         let server = tokio::spawn(async move {
-            let listener = RefusingListener { inner: listener, faults };
+            let listener = RefusingListener {
+                inner: listener,
+                faults,
+            };
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "simulator server stopped");
             }
         });
-        Ok(Sim { ctx, addr, server, tasks })
+        Ok(Sim {
+            ctx,
+            addr,
+            server,
+            tasks,
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -134,7 +142,6 @@ impl Sim {
         }
     }
 }
-
 
 /// A TCP listener that closes new connections while the `refuse_connections` fault is on.
 struct RefusingListener {

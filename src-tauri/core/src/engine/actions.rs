@@ -17,13 +17,24 @@ pub enum CallAction {
     Hangup,
     Hold,
     Resume,
-    Transfer { to: String, attended: bool },
-    Conference { with: String },
-    Dtmf { digits: String },
+    Transfer {
+        to: String,
+        attended: bool,
+    },
+    Conference {
+        with: String,
+    },
+    Dtmf {
+        digits: String,
+    },
     /// Park to `slot` (1–9) or the first free slot.
-    Park { slot: Option<u8> },
+    Park {
+        slot: Option<u8>,
+    },
     /// Bridge this call with the call parked in `slot`, or a random occupied slot.
-    Bridge { slot: Option<u8> },
+    Bridge {
+        slot: Option<u8>,
+    },
     Eavesdrop,
     Whisper,
     Pickup,
@@ -36,15 +47,25 @@ pub enum CallAction {
 pub enum IvrCommand {
     Take,
     Release,
-    Apply { component: Component },
+    Apply {
+        component: Component,
+    },
     Terminate,
     /// Fetch a temporary link to a recorded file of this session.
-    FileLink { file: String },
+    FileLink {
+        file: String,
+    },
 }
 
 fn valid_number(n: &str) -> Result<String, EngineError> {
-    let t: String = n.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '(' | ')')).collect();
-    let ok = !t.is_empty() && t.len() <= 32 && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'));
+    let t: String = n
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '(' | ')'))
+        .collect();
+    let ok = !t.is_empty()
+        && t.len() <= 32
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'));
     if ok {
         Ok(t)
     } else {
@@ -55,16 +76,28 @@ fn valid_number(n: &str) -> Result<String, EngineError> {
 impl Engine {
     /// Act on the call shown as card `key`.
     pub async fn call_action(&self, key: &str, action: CallAction) -> Result<(), EngineError> {
-        let call = lock(&self.inner.board).find(key).cloned().ok_or_else(|| EngineError::NoSuchCall(key.into()))?;
+        let call = lock(&self.inner.board)
+            .find(key)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchCall(key.into()))?;
         let sources: Vec<Source> = call.refs.iter().map(|r| r.source).collect();
         let prefer_telphin = matches!(
             action,
-            CallAction::Park { .. } | CallAction::Bridge { .. } | CallAction::Eavesdrop | CallAction::Whisper | CallAction::Pickup
+            CallAction::Park { .. }
+                | CallAction::Bridge { .. }
+                | CallAction::Eavesdrop
+                | CallAction::Whisper
+                | CallAction::Pickup
         );
         let (source, provider) = lock(&self.inner.platforms)
             .provider_for(&sources, prefer_telphin)
-            .ok_or_else(|| EngineError::Unavailable("no connected platform can control this call".into()))?;
-        let mut call_ref: CallRef = call.ref_for(source).cloned().ok_or_else(|| EngineError::NoSuchCall(key.into()))?;
+            .ok_or_else(|| {
+                EngineError::Unavailable("no connected platform can control this call".into())
+            })?;
+        let mut call_ref: CallRef = call
+            .ref_for(source)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchCall(key.into()))?;
         if call_ref.extension_id.is_none() {
             call_ref.extension_id = lock(&self.inner.platforms).extension();
             if source == Source::Telphin {
@@ -89,8 +122,16 @@ impl Engine {
                     provider.transfer_blind(&call_ref, &to).await?
                 }
             }
-            CallAction::Conference { with } => provider.conference(&call_ref, &valid_number(&with)?).await?,
-            CallAction::Dtmf { digits } => provider.send_dtmf(&call_ref, &valid_number(&digits)?).await?,
+            CallAction::Conference { with } => {
+                provider
+                    .conference(&call_ref, &valid_number(&with)?)
+                    .await?
+            }
+            CallAction::Dtmf { digits } => {
+                provider
+                    .send_dtmf(&call_ref, &valid_number(&digits)?)
+                    .await?
+            }
             CallAction::Park { slot } => {
                 if let Some(s) = slot.filter(|s| !(1..=9).contains(s)) {
                     return Err(EngineError::Invalid(format!("slot {s} is not 1-9")));
@@ -114,15 +155,18 @@ impl Engine {
             .map(|t| t.client.clone())
             .ok_or_else(|| EngineError::Unavailable("Telphin is not connected".into()))?;
         // The platform bridges a slot with a live call of the agent; use the newest live one.
-        let live = lock(&self.inner.board)
-            .calls()
-            .into_iter()
-            .rev()
-            .find(|c| c.is_live() && c.parked_slot.is_none() && c.ref_for(Source::Telphin).is_some());
+        let live = lock(&self.inner.board).calls().into_iter().rev().find(|c| {
+            c.is_live() && c.parked_slot.is_none() && c.ref_for(Source::Telphin).is_some()
+        });
         let call = live.ok_or_else(|| {
-            EngineError::Invalid("bridging needs a live call of yours: dial or answer one first".into())
+            EngineError::Invalid(
+                "bridging needs a live call of yours: dial or answer one first".into(),
+            )
         })?;
-        let cref = call.ref_for(Source::Telphin).cloned().ok_or_else(|| EngineError::NoSuchCall(call.key.clone()))?;
+        let cref = call
+            .ref_for(Source::Telphin)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchCall(call.key.clone()))?;
         client
             .bridge(extension_id, &cref.call_id, Some(slot))
             .await
@@ -137,14 +181,18 @@ impl Engine {
             let p = lock(&self.inner.platforms);
             p.provider_for(&[Source::Era, Source::Telphin], false)
         };
-        let (_, provider) = provider.ok_or_else(|| EngineError::Unavailable("no platform is connected".into()))?;
+        let (_, provider) =
+            provider.ok_or_else(|| EngineError::Unavailable("no platform is connected".into()))?;
         provider.dial(&number).await?;
         Ok(())
     }
 
     /// A command on an Era IVR session.
     pub async fn ivr_command(&self, key: &str, cmd: IvrCommand) -> Result<(), EngineError> {
-        let session = lock(&self.inner.ivr).get(key).cloned().ok_or_else(|| EngineError::NoSuchIvr(key.into()))?;
+        let session = lock(&self.inner.ivr)
+            .get(key)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchIvr(key.into()))?;
         let era = lock(&self.inner.platforms)
             .era
             .as_ref()
@@ -179,16 +227,25 @@ impl Engine {
             }
             IvrCommand::Apply { component } => {
                 if session.state != "controlled" {
-                    return Err(EngineError::Invalid("take control of the IVR session first".into()));
+                    return Err(EngineError::Invalid(
+                        "take control of the IVR session first".into(),
+                    ));
                 }
-                era.ivr_apply(key, &ivrid, &component).await.map_err(unavailable)?;
-                if let Some(s) = lock(&self.inner.ivr).update(key, |s| s.running = Some(component.clone())) {
+                era.ivr_apply(key, &ivrid, &component)
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(s) =
+                    lock(&self.inner.ivr).update(key, |s| s.running = Some(component.clone()))
+                {
                     self.emit(UiEvent::Ivr(s));
                 }
             }
             IvrCommand::Terminate => era.ivr_terminate(key, &ivrid).await.map_err(unavailable)?,
             IvrCommand::FileLink { file } => {
-                let link = era.ivr_file_get_path(key, &ivrid, &file).await.map_err(unavailable)?;
+                let link = era
+                    .ivr_file_get_path(key, &ivrid, &file)
+                    .await
+                    .map_err(unavailable)?;
                 if let Some(s) = lock(&self.inner.ivr).update(key, |s| {
                     if let Some(r) = s.results.iter_mut().rev().find(|r| r.file_link.is_none()) {
                         r.file_link = Some(link.url.clone());
@@ -204,7 +261,10 @@ impl Engine {
     /// The agent's live decision on a held Call Interactive request.
     pub fn decide_ivr(&self, id: u64, actions: Vec<Action>) -> Result<(), EngineError> {
         let l = lock(&self.inner.listener);
-        let l = l.as_ref().ok_or_else(|| EngineError::Unavailable("the listener is not running".into()))?;
-        l.decide(id, actions).map_err(|e| EngineError::Invalid(e.to_string()))
+        let l = l
+            .as_ref()
+            .ok_or_else(|| EngineError::Unavailable("the listener is not running".into()))?;
+        l.decide(id, actions)
+            .map_err(|e| EngineError::Invalid(e.to_string()))
     }
 }

@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::model::{CallEvent, CallEventKind, CallRef, Direction, Outcome, Party, ResultCode, Source, UnparkKind};
+use crate::model::{
+    CallEvent, CallEventKind, CallRef, Direction, Outcome, Party, ResultCode, Source, UnparkKind,
+};
 
 /// Reports of one call from different sources within this window are one card.
 pub const MERGE_WINDOW_MS: i64 = 30_000;
@@ -161,7 +163,11 @@ impl Board {
 
     /// Find the card of `source:call_id` (or a card key given directly).
     pub fn find(&self, key_or_alias: &str) -> Option<&CallView> {
-        self.calls.get(key_or_alias).or_else(|| self.aliases.get(key_or_alias).and_then(|k| self.calls.get(k)))
+        self.calls.get(key_or_alias).or_else(|| {
+            self.aliases
+                .get(key_or_alias)
+                .and_then(|k| self.calls.get(k))
+        })
     }
 
     /// True the first time a card is counted as missed.
@@ -193,7 +199,11 @@ impl Board {
         for c in self.calls.values_mut() {
             let from_source = c.refs.iter().any(|r| r.source == source);
             let only_source = c.refs.iter().all(|r| r.source == source);
-            if from_source && only_source && c.is_live() && !c.refs.iter().any(|r| live_ids.contains(&r.call_id)) {
+            if from_source
+                && only_source
+                && c.is_live()
+                && !c.refs.iter().any(|r| live_ids.contains(&r.call_id))
+            {
                 c.phase = CallPhase::Ended;
                 c.ended_ms = Some(now_ms);
                 changed.push(c.clone());
@@ -207,7 +217,13 @@ impl Board {
         if let Some(k) = self.aliases.get(&a) {
             return Some((k.clone(), false));
         }
-        let CallEventKind::Created { direction, from, to, .. } = &ev.kind else {
+        let CallEventKind::Created {
+            direction,
+            from,
+            to,
+            ..
+        } = &ev.kind
+        else {
             // An event about a call we never saw created: start a card anyway (out-of-order
             // delivery), except for pure leg noise that carries no parties.
             return match &ev.kind {
@@ -221,7 +237,11 @@ impl Board {
                 _ => None,
             };
         };
-        let remote = digits(if *direction == Direction::Inbound { &from.number } else { &to.number });
+        let remote = digits(if *direction == Direction::Inbound {
+            &from.number
+        } else {
+            &to.number
+        });
         if !remote.is_empty() {
             let hit = self.calls.values().find(|c| {
                 c.direction == *direction
@@ -242,8 +262,13 @@ impl Board {
 
     /// Apply one event.
     pub fn apply(&mut self, ev: &CallEvent) -> Change {
-        let Some((key, new)) = self.key_for(ev) else { return Change::None };
-        let call = self.calls.entry(key.clone()).or_insert_with(|| CallView::new(key.clone(), ev));
+        let Some((key, new)) = self.key_for(ev) else {
+            return Change::None;
+        };
+        let call = self
+            .calls
+            .entry(key.clone())
+            .or_insert_with(|| CallView::new(key.clone(), ev));
         let before = call.clone();
         if !call.refs.iter().any(|r| r.source == ev.source) {
             call.refs.push(CallRef {
@@ -283,7 +308,13 @@ fn fill_party(slot: &mut Party, p: &Party) {
 fn apply_kind(c: &mut CallView, ev: &CallEvent) {
     let ended = c.phase == CallPhase::Ended;
     match &ev.kind {
-        CallEventKind::Created { direction, from, to, did, via } => {
+        CallEventKind::Created {
+            direction,
+            from,
+            to,
+            did,
+            via,
+        } => {
             c.direction = *direction;
             fill_party(&mut c.from, from);
             fill_party(&mut c.to, to);
@@ -295,8 +326,15 @@ fn apply_kind(c: &mut CallView, ev: &CallEvent) {
             }
             c.created_ms = c.created_ms.min(ev.at_ms);
         }
-        CallEventKind::LegRinging { leg_id, party } if !c.legs.iter().any(|l| &l.leg_id == leg_id) => {
-            c.legs.push(LegView { leg_id: leg_id.clone(), party: party.clone(), state: "ringing".into(), result: None });
+        CallEventKind::LegRinging { leg_id, party }
+            if !c.legs.iter().any(|l| &l.leg_id == leg_id) =>
+        {
+            c.legs.push(LegView {
+                leg_id: leg_id.clone(),
+                party: party.clone(),
+                state: "ringing".into(),
+                result: None,
+            });
         }
         CallEventKind::LegEnded { leg_id, result } => {
             if let Some(l) = c.legs.iter_mut().find(|l| &l.leg_id == leg_id) {
@@ -305,7 +343,10 @@ fn apply_kind(c: &mut CallView, ev: &CallEvent) {
             }
         }
         CallEventKind::Answered { leg_id, by } => {
-            if let Some(l) = leg_id.as_ref().and_then(|id| c.legs.iter_mut().find(|l| &l.leg_id == id)) {
+            if let Some(l) = leg_id
+                .as_ref()
+                .and_then(|id| c.legs.iter_mut().find(|l| &l.leg_id == id))
+            {
                 l.state = "answered".into();
             }
             if !ended {
@@ -336,7 +377,10 @@ fn apply_kind(c: &mut CallView, ev: &CallEvent) {
             c.ended_ms = Some(c.ended_ms.map_or(ev.at_ms, |e| e.max(ev.at_ms)));
             // Prefer the most telling result: an answered outcome is never overwritten by a
             // later "cancelled" from a second source.
-            let keep = c.result.as_ref().is_some_and(|r| r.outcome == Outcome::Answered);
+            let keep = c
+                .result
+                .as_ref()
+                .is_some_and(|r| r.outcome == Outcome::Answered);
             if !keep {
                 c.result = Some(result.clone());
             }
@@ -371,7 +415,14 @@ mod tests {
     use super::*;
 
     fn ev(source: Source, id: &str, at: i64, kind: CallEventKind) -> CallEvent {
-        CallEvent { source, call_id: id.into(), control_id: None, at_ms: at, kind, dedup_key: format!("{id}{at}") }
+        CallEvent {
+            source,
+            call_id: id.into(),
+            control_id: None,
+            at_ms: at,
+            kind,
+            dedup_key: format!("{id}{at}"),
+        }
     }
 
     fn created(source: Source, id: &str, at: i64, from: &str) -> CallEvent {
@@ -392,15 +443,27 @@ mod tests {
     #[test]
     fn one_call_from_three_sources_is_one_card() {
         let mut b = Board::default();
-        assert!(matches!(b.apply(&created(Source::Webhook, "s1", 1000, "+7 (916) 000-11-22")), Change::Appeared(_)));
-        assert!(!matches!(b.apply(&created(Source::Telphin, "t1", 1500, "89160001122")), Change::Appeared(_)));
-        assert!(!matches!(b.apply(&created(Source::Era, "e1", 1200, "79160001122")), Change::Appeared(_)));
+        assert!(matches!(
+            b.apply(&created(Source::Webhook, "s1", 1000, "+7 (916) 000-11-22")),
+            Change::Appeared(_)
+        ));
+        assert!(!matches!(
+            b.apply(&created(Source::Telphin, "t1", 1500, "89160001122")),
+            Change::Appeared(_)
+        ));
+        assert!(!matches!(
+            b.apply(&created(Source::Era, "e1", 1200, "79160001122")),
+            Change::Appeared(_)
+        ));
         assert_eq!(b.calls().len(), 1);
         let c = &b.calls()[0];
         assert_eq!(c.refs.len(), 3);
         assert_eq!(c.created_ms, 1000);
         // A different caller is a different card.
-        assert!(matches!(b.apply(&created(Source::Telphin, "t2", 1600, "89160009999")), Change::Appeared(_)));
+        assert!(matches!(
+            b.apply(&created(Source::Telphin, "t2", 1600, "89160009999")),
+            Change::Appeared(_)
+        ));
         assert_eq!(b.calls().len(), 2);
     }
 
@@ -408,11 +471,27 @@ mod tests {
     fn duplicates_change_nothing_and_answered_result_sticks() {
         let mut b = Board::default();
         b.apply(&created(Source::Webhook, "s1", 1000, "100"));
-        let ans = ev(Source::Webhook, "s1", 2000, CallEventKind::Answered { leg_id: None, by: Party::number("101") });
+        let ans = ev(
+            Source::Webhook,
+            "s1",
+            2000,
+            CallEventKind::Answered {
+                leg_id: None,
+                by: Party::number("101"),
+            },
+        );
         assert!(matches!(b.apply(&ans), Change::Updated(_)));
         assert_eq!(b.apply(&ans), Change::None);
         let end = |code: &str, at| {
-            ev(Source::Webhook, "s1", at, CallEventKind::Ended { result: ResultCode::from_code(code), talk_secs: Some(5) })
+            ev(
+                Source::Webhook,
+                "s1",
+                at,
+                CallEventKind::Ended {
+                    result: ResultCode::from_code(code),
+                    talk_secs: Some(5),
+                },
+            )
         };
         b.apply(&end("200", 7000));
         b.apply(&end("603-S", 7100));
@@ -427,11 +506,35 @@ mod tests {
     fn parking_and_return_are_tracked() {
         let mut b = Board::default();
         b.apply(&created(Source::Telphin, "t1", 0, "100"));
-        b.apply(&ev(Source::Telphin, "t1", 10, CallEventKind::Answered { leg_id: None, by: Party::number("101") }));
-        b.apply(&ev(Source::Telphin, "t1", 20, CallEventKind::Parked { slot: 6, by: "34414".into() }));
+        b.apply(&ev(
+            Source::Telphin,
+            "t1",
+            10,
+            CallEventKind::Answered {
+                leg_id: None,
+                by: Party::number("101"),
+            },
+        ));
+        b.apply(&ev(
+            Source::Telphin,
+            "t1",
+            20,
+            CallEventKind::Parked {
+                slot: 6,
+                by: "34414".into(),
+            },
+        ));
         let c = b.find("telphin:t1").unwrap();
         assert_eq!((c.phase, c.parked_slot), (CallPhase::Parked, Some(6)));
-        b.apply(&ev(Source::Telphin, "t1", 30, CallEventKind::Unparked { slot: 6, how: UnparkKind::Returned }));
+        b.apply(&ev(
+            Source::Telphin,
+            "t1",
+            30,
+            CallEventKind::Unparked {
+                slot: 6,
+                how: UnparkKind::Returned,
+            },
+        ));
         let c = b.find("telphin:t1").unwrap();
         assert!(c.returned_from_park);
         assert_eq!(c.parked_slot, None);
@@ -440,7 +543,15 @@ mod tests {
     #[test]
     fn out_of_order_end_before_create_keeps_the_end() {
         let mut b = Board::default();
-        b.apply(&ev(Source::Webhook, "s9", 5000, CallEventKind::Ended { result: ResultCode::from_code("304"), talk_secs: None }));
+        b.apply(&ev(
+            Source::Webhook,
+            "s9",
+            5000,
+            CallEventKind::Ended {
+                result: ResultCode::from_code("304"),
+                talk_secs: None,
+            },
+        ));
         b.apply(&created(Source::Webhook, "s9", 1000, "555"));
         let c = b.find("webhook:s9").unwrap();
         assert_eq!(c.phase, CallPhase::Ended);

@@ -25,7 +25,10 @@ impl IvrBoard {
     pub fn apply(&mut self, ev: &IvrEvent) -> Option<IvrSessionView> {
         match ev {
             IvrEvent::Offered { offer } => {
-                let s = self.sessions.entry(offer.key.clone()).or_insert_with(|| new_session(offer));
+                let s = self
+                    .sessions
+                    .entry(offer.key.clone())
+                    .or_insert_with(|| new_session(offer));
                 Some(s.clone())
             }
             IvrEvent::Accepted { key, .. } => self.update(key, |s| {
@@ -49,7 +52,12 @@ impl IvrBoard {
                 s.running = None;
                 s.message = reason.clone();
             }),
-            IvrEvent::ComponentStopped { key, transfer_key, results, .. } => self.update(key, |s| {
+            IvrEvent::ComponentStopped {
+                key,
+                transfer_key,
+                results,
+                ..
+            } => self.update(key, |s| {
                 s.running = None;
                 s.results.push(ComponentResultView {
                     transfer_key: transfer_key.clone(),
@@ -61,7 +69,11 @@ impl IvrBoard {
         }
     }
 
-    pub fn update(&mut self, key: &str, f: impl FnOnce(&mut IvrSessionView)) -> Option<IvrSessionView> {
+    pub fn update(
+        &mut self,
+        key: &str,
+        f: impl FnOnce(&mut IvrSessionView),
+    ) -> Option<IvrSessionView> {
         let s = self.sessions.get_mut(key)?;
         f(s);
         Some(s.clone())

@@ -25,8 +25,8 @@ use tokio::task::JoinHandle;
 pub use actions::{CallAction, IvrCommand};
 pub use sink::EngineSink;
 pub use view::{
-    AppInfo, ComponentResultView, ConnectionView, IvrSessionView, Notice, Platform, SettingsView, Snapshot,
-    UiEvent,
+    AppInfo, ComponentResultView, ConnectionView, IvrSessionView, Notice, Platform, SettingsView,
+    Snapshot, UiEvent,
 };
 
 use crate::config::{self, Config, ConfigError, Loaded};
@@ -154,12 +154,17 @@ pub struct Engine {
 }
 
 /// Apply in-memory overrides (`key`, value) on top of a loaded config.
-fn apply_overrides(loaded: &mut Loaded, overrides: &[(String, toml::Value)]) -> Result<(), ConfigError> {
+fn apply_overrides(
+    loaded: &mut Loaded,
+    overrides: &[(String, toml::Value)],
+) -> Result<(), ConfigError> {
     if overrides.is_empty() {
         return Ok(());
     }
-    let mut table = toml::Table::try_from(&loaded.config)
-        .map_err(|e| ConfigError::Parse { file: "overrides".into(), message: e.to_string() })?;
+    let mut table = toml::Table::try_from(&loaded.config).map_err(|e| ConfigError::Parse {
+        file: "overrides".into(),
+        message: e.to_string(),
+    })?;
     for (k, v) in overrides {
         config::set_path_in(&mut table, k, v.clone());
     }
@@ -170,11 +175,18 @@ fn apply_overrides(loaded: &mut Loaded, overrides: &[(String, toml::Value)]) -> 
     );
     let mut cfg: Config = toml::Value::Table(table)
         .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Parse { file: "overrides".into(), message: e.to_string() })?;
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            file: "overrides".into(),
+            message: e.to_string(),
+        })?;
     // Secret fields are not serialized; restore them unless an override set them.
     for (field, old, key) in [
         (&mut cfg.era.token, secrets.0, "era.token"),
-        (&mut cfg.telphin.client_secret, secrets.1, "telphin.client_secret"),
+        (
+            &mut cfg.telphin.client_secret,
+            secrets.1,
+            "telphin.client_secret",
+        ),
         (&mut cfg.listener.token, secrets.2, "listener.token"),
     ] {
         match overrides.iter().find(|(k, _)| k == key) {
@@ -214,8 +226,17 @@ impl Engine {
         }
         apply_overrides(&mut loaded, &options.overrides)?;
 
-        let data_dir = loaded.config.storage.data_dir.clone().map(PathBuf::from).unwrap_or_else(config::default_data_dir);
-        let history = History::open(data_dir.join(crate::history::DEFAULT_FILE_NAME), &loaded.config.history)?;
+        let data_dir = loaded
+            .config
+            .storage
+            .data_dir
+            .clone()
+            .map(PathBuf::from)
+            .unwrap_or_else(config::default_data_dir);
+        let history = History::open(
+            data_dir.join(crate::history::DEFAULT_FILE_NAME),
+            &loaded.config.history,
+        )?;
 
         let inner = Arc::new(Inner {
             loaded: RwLock::new(loaded),
@@ -234,7 +255,9 @@ impl Engine {
         let engine = Engine { inner };
         engine.start_listener().await;
         let cfg = engine.config();
-        engine.connect_platforms(cfg.era.clone(), cfg.telphin.clone()).await;
+        engine
+            .connect_platforms(cfg.era.clone(), cfg.telphin.clone())
+            .await;
         engine.spawn_housekeeping();
         Ok(engine)
     }
@@ -276,7 +299,11 @@ impl Engine {
     }
 
     /// Change one user setting; refuses locked keys.
-    pub fn set_setting(&self, key: &str, value: serde_json::Value) -> Result<SettingsView, EngineError> {
+    pub fn set_setting(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<SettingsView, EngineError> {
         let value = view::json_to_toml(value).ok_or_else(|| ConfigError::Key {
             file: "settings".into(),
             key: key.into(),
@@ -300,8 +327,17 @@ impl Engine {
         Ok(view)
     }
 
-    pub(crate) fn set_connection(&self, platform: Platform, state: ConnectionState, detail: String) {
-        let view = ConnectionView { platform, state, detail };
+    pub(crate) fn set_connection(
+        &self,
+        platform: Platform,
+        state: ConnectionState,
+        detail: String,
+    ) {
+        let view = ConnectionView {
+            platform,
+            state,
+            detail,
+        };
         {
             let mut c = lock(&self.inner.connections);
             match c.iter_mut().find(|v| v.platform == platform) {
@@ -316,8 +352,10 @@ impl Engine {
     /// Everything the UI needs to render from scratch.
     pub fn snapshot(&self) -> Snapshot {
         let listener_urls = lock(&self.inner.listener).as_ref().map(|l| l.urls());
-        let decisions =
-            lock(&self.inner.listener).as_ref().map(|l| l.pending_decisions().borrow().clone()).unwrap_or_default();
+        let decisions = lock(&self.inner.listener)
+            .as_ref()
+            .map(|l| l.pending_decisions().borrow().clone())
+            .unwrap_or_default();
         let (park, capabilities, extension) = {
             let p = lock(&self.inner.platforms);
             (p.park_snapshot(), p.capabilities(), p.extension())
@@ -347,7 +385,8 @@ impl Engine {
 
     /// A `tel:`/`callto:` link was opened: ask the UI to dial (the agent confirms).
     pub fn dial_request(&self, link: &str) -> Result<String, EngineError> {
-        let number = parse_tel_link(link).ok_or_else(|| EngineError::Invalid(format!("not a phone link: {link}")))?;
+        let number = parse_tel_link(link)
+            .ok_or_else(|| EngineError::Invalid(format!("not a phone link: {link}")))?;
         self.emit(UiEvent::Dial(number.clone()));
         Ok(number)
     }
@@ -377,12 +416,19 @@ pub fn parse_tel_link(link: &str) -> Option<String> {
     let rest = ["tel:", "callto:", "tel://", "callto://"]
         .iter()
         .rev()
-        .find_map(|p| s.get(..p.len()).filter(|h| h.eq_ignore_ascii_case(p)).map(|_| &s[p.len()..]))
+        .find_map(|p| {
+            s.get(..p.len())
+                .filter(|h| h.eq_ignore_ascii_case(p))
+                .map(|_| &s[p.len()..])
+        })
         .unwrap_or(s);
     let rest = rest.trim_start_matches('/');
     let rest = rest.split([';', '?']).next().unwrap_or("");
     let decoded = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
-    let number: String = decoded.chars().filter(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#')).collect();
+    let number: String = decoded
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
+        .collect();
     let digits = number.chars().filter(char::is_ascii_digit).count();
     (digits > 0 && number.len() <= 32).then_some(number)
 }
@@ -393,11 +439,23 @@ mod tests {
 
     #[test]
     fn tel_links_are_parsed_tolerantly() {
-        assert_eq!(parse_tel_link("tel:+7 (495) 123-45-67").as_deref(), Some("+74951234567"));
-        assert_eq!(parse_tel_link("TEL:+7%20495%201234567").as_deref(), Some("+74951234567"));
+        assert_eq!(
+            parse_tel_link("tel:+7 (495) 123-45-67").as_deref(),
+            Some("+74951234567")
+        );
+        assert_eq!(
+            parse_tel_link("TEL:+7%20495%201234567").as_deref(),
+            Some("+74951234567")
+        );
         assert_eq!(parse_tel_link("callto://101").as_deref(), Some("101"));
-        assert_eq!(parse_tel_link("tel:101;phone-context=example.com").as_deref(), Some("101"));
-        assert_eq!(parse_tel_link("89161234567").as_deref(), Some("89161234567"));
+        assert_eq!(
+            parse_tel_link("tel:101;phone-context=example.com").as_deref(),
+            Some("101")
+        );
+        assert_eq!(
+            parse_tel_link("89161234567").as_deref(),
+            Some("89161234567")
+        );
         assert_eq!(parse_tel_link("tel:"), None);
         assert_eq!(parse_tel_link("mailto:a@b"), None);
         assert_eq!(parse_tel_link(&format!("tel:{}", "1".repeat(64))), None);

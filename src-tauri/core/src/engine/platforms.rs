@@ -8,9 +8,9 @@ use super::board::CallPhase;
 use super::view::{ConnectionView, IvrSessionView};
 use super::{lock, DesktopNotice, Engine, EngineSink, Platform, UiEvent};
 use crate::era::{EraConfig, EraEvent, EraHandle, EraProvider, IvrEvent};
+use crate::error::Coded;
 use crate::hooks::Listener;
 use crate::model::{ConnectionState, Source};
-use crate::error::Coded;
 use crate::provider::{Capabilities, Provider};
 use crate::sink::{EventSink, RawRecord};
 use crate::telphin::{ParkBoardSnapshot, TelphinClient, TelphinConfig, TelphinProvider};
@@ -80,11 +80,19 @@ impl Platforms {
             .as_ref()
             .map(|e| e.handle.config().extension.clone())
             .filter(|e| !e.is_empty())
-            .or_else(|| self.telphin.as_ref().and_then(|t| t.client.config().extension_ids.first().cloned()))
+            .or_else(|| {
+                self.telphin
+                    .as_ref()
+                    .and_then(|t| t.client.config().extension_ids.first().cloned())
+            })
     }
 
     /// The provider that should act on a call reported by `sources`, for an operation.
-    pub fn provider_for(&self, sources: &[Source], prefer_telphin: bool) -> Option<(Source, Arc<dyn Provider>)> {
+    pub fn provider_for(
+        &self,
+        sources: &[Source],
+        prefer_telphin: bool,
+    ) -> Option<(Source, Arc<dyn Provider>)> {
         let era = self
             .era
             .as_ref()
@@ -110,7 +118,16 @@ fn redact(url: &str) -> String {
             u.set_query(None);
             let path: Vec<String> = u
                 .path_segments()
-                .map(|s| s.map(|p| if p.len() >= 16 { "***".to_string() } else { p.to_string() }).collect())
+                .map(|s| {
+                    s.map(|p| {
+                        if p.len() >= 16 {
+                            "***".to_string()
+                        } else {
+                            p.to_string()
+                        }
+                    })
+                    .collect()
+                })
                 .unwrap_or_default();
             u.set_path(&path.join("/"));
             u.to_string()
@@ -135,7 +152,9 @@ impl Engine {
                 *lock(&self.inner.listener) = Some(handle);
                 self.set_connection(
                     Platform::Listener,
-                    ConnectionState::Connected { since_ms: chrono::Utc::now().timestamp_millis() },
+                    ConnectionState::Connected {
+                        since_ms: chrono::Utc::now().timestamp_millis(),
+                    },
                     format!("http://{addr}"),
                 );
                 let engine = self.clone();
@@ -145,7 +164,11 @@ impl Engine {
                         if !list.is_empty() && engine.config().ui.notifications {
                             engine.inner.notifier.notify(&DesktopNotice {
                                 title: "IVR request waiting for a decision".into(),
-                                body: list.iter().map(|d| d.request.caller_id_num.clone().unwrap_or_default()).collect::<Vec<_>>().join(", "),
+                                body: list
+                                    .iter()
+                                    .map(|d| d.request.caller_id_num.clone().unwrap_or_default())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
                                 about: None,
                             });
                         }
@@ -156,7 +179,13 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(error = %e, "webhook listener did not start");
-                self.set_connection(Platform::Listener, ConnectionState::Failed { reason: e.to_string() }, String::new());
+                self.set_connection(
+                    Platform::Listener,
+                    ConnectionState::Failed {
+                        reason: e.to_string(),
+                    },
+                    String::new(),
+                );
             }
         }
     }
@@ -199,14 +228,26 @@ impl Engine {
         let (handle, mut events) = match crate::era::start(cfg) {
             Ok(x) => x,
             Err(e) => {
-                self.set_connection(Platform::Era, ConnectionState::Failed { reason: e.to_string() }, detail);
+                self.set_connection(
+                    Platform::Era,
+                    ConnectionState::Failed {
+                        reason: e.to_string(),
+                    },
+                    detail,
+                );
                 return;
             }
         };
         let provider = match EraProvider::new(&handle) {
             Ok(p) => Arc::new(p),
             Err(e) => {
-                self.set_connection(Platform::Era, ConnectionState::Failed { reason: e.to_string() }, detail);
+                self.set_connection(
+                    Platform::Era,
+                    ConnectionState::Failed {
+                        reason: e.to_string(),
+                    },
+                    detail,
+                );
                 return;
             }
         };
@@ -228,7 +269,12 @@ impl Engine {
                 engine.on_era_event(ev).await;
             }
         });
-        lock(&self.inner.platforms).era = Some(EraPlatform { handle, provider, pump, state_pump });
+        lock(&self.inner.platforms).era = Some(EraPlatform {
+            handle,
+            provider,
+            pump,
+            state_pump,
+        });
     }
 
     async fn on_era_event(&self, ev: EraEvent) {
@@ -294,11 +340,21 @@ impl Engine {
         let client = match TelphinClient::new(cfg.clone()) {
             Ok(c) => c,
             Err(e) => {
-                self.set_connection(Platform::Telphin, ConnectionState::Failed { reason: e.to_string() }, detail);
+                self.set_connection(
+                    Platform::Telphin,
+                    ConnectionState::Failed {
+                        reason: e.to_string(),
+                    },
+                    detail,
+                );
                 return;
             }
         };
-        self.set_connection(Platform::Telphin, ConnectionState::Connecting { attempt: 1 }, detail.clone());
+        self.set_connection(
+            Platform::Telphin,
+            ConnectionState::Connecting { attempt: 1 },
+            detail.clone(),
+        );
         let provider = Arc::new(TelphinProvider::new(client.clone()));
         let engine = self.clone();
         let c2 = client.clone();
@@ -307,9 +363,10 @@ impl Engine {
             let mut attempt = 1u32;
             loop {
                 let r = match c2.access_token().await {
-                    Ok(_) if !cfg.events_url.is_empty() => {
-                        c2.ensure_subscriptions(&cfg.events_url, cfg.events_method).await.map(|_| ())
-                    }
+                    Ok(_) if !cfg.events_url.is_empty() => c2
+                        .ensure_subscriptions(&cfg.events_url, cfg.events_method)
+                        .await
+                        .map(|_| ()),
                     Ok(_) => Ok(()),
                     Err(e) => Err(e),
                 };
@@ -317,7 +374,9 @@ impl Engine {
                     Ok(()) => {
                         engine.set_connection(
                             Platform::Telphin,
-                            ConnectionState::Connected { since_ms: chrono::Utc::now().timestamp_millis() },
+                            ConnectionState::Connected {
+                                since_ms: chrono::Utc::now().timestamp_millis(),
+                            },
                             detail.clone(),
                         );
                         break;
@@ -327,14 +386,19 @@ impl Engine {
                         let reason = e.to_string();
                         let auth = matches!(e.code(), crate::error::Code::Auth);
                         if auth {
-                            engine.set_connection(Platform::Telphin, ConnectionState::Failed { reason }, detail.clone());
+                            engine.set_connection(
+                                Platform::Telphin,
+                                ConnectionState::Failed { reason },
+                                detail.clone(),
+                            );
                             return;
                         }
                         engine.set_connection(
                             Platform::Telphin,
                             ConnectionState::BackingOff {
                                 attempt,
-                                next_attempt_ms: chrono::Utc::now().timestamp_millis() + delay.as_millis() as i64,
+                                next_attempt_ms: chrono::Utc::now().timestamp_millis()
+                                    + delay.as_millis() as i64,
                                 reason,
                             },
                             detail.clone(),
@@ -354,7 +418,11 @@ impl Engine {
                 }
             }
         });
-        lock(&self.inner.platforms).telphin = Some(TelphinPlatform { client, provider, pump });
+        lock(&self.inner.platforms).telphin = Some(TelphinPlatform {
+            client,
+            provider,
+            pump,
+        });
     }
 
     /// Periodic work: drop ended calls from the board, park-return warnings, history retention.
@@ -394,7 +462,11 @@ impl Engine {
                         tracing::warn!(error = %e, "history retention");
                     }
                 }
-                let live_parked = lock(&engine.inner.board).calls().iter().filter(|c| c.phase == CallPhase::Parked).count();
+                let live_parked = lock(&engine.inner.board)
+                    .calls()
+                    .iter()
+                    .filter(|c| c.phase == CallPhase::Parked)
+                    .count();
                 tracing::trace!(live_parked, "housekeeping");
             }
         });
@@ -407,7 +479,8 @@ impl Engine {
             Some(l) => (l.inspector().entries(), l.rejected()),
             None => (Vec::new(), Vec::new()),
         };
-        let frames: Vec<serde_json::Value> = lock(&self.inner.platforms).frames.iter().cloned().collect();
+        let frames: Vec<serde_json::Value> =
+            lock(&self.inner.platforms).frames.iter().cloned().collect();
         serde_json::json!({ "requests": entries, "rejected": rejected, "frames": frames })
     }
 
@@ -420,9 +493,15 @@ impl Engine {
     pub async fn retry(&self, platform: Platform) -> Result<(), super::EngineError> {
         match platform {
             Platform::Era => {
-                let handle = lock(&self.inner.platforms).era.as_ref().map(|e| e.handle.clone());
+                let handle = lock(&self.inner.platforms)
+                    .era
+                    .as_ref()
+                    .map(|e| e.handle.clone());
                 match handle {
-                    Some(h) => h.reconnect().await.map_err(|e| super::EngineError::Unavailable(e.to_string())),
+                    Some(h) => h
+                        .reconnect()
+                        .await
+                        .map_err(|e| super::EngineError::Unavailable(e.to_string())),
                     None => {
                         let cfg = self.config();
                         self.start_era(cfg.era);
@@ -439,7 +518,9 @@ impl Engine {
                 self.start_telphin(cfg).await;
                 Ok(())
             }
-            Platform::Listener => Err(super::EngineError::Invalid("the listener restarts with the app".into())),
+            Platform::Listener => Err(super::EngineError::Invalid(
+                "the listener restarts with the app".into(),
+            )),
         }
     }
 }

@@ -7,7 +7,11 @@ use crate::history::{CallDetails, CallFilter, CallPage, ExportFormat, Note, Page
 use crate::hooks::{IvrRule, IvrSettings};
 
 impl Engine {
-    pub async fn history_list(&self, filter: CallFilter, page: PageRequest) -> Result<CallPage, EngineError> {
+    pub async fn history_list(
+        &self,
+        filter: CallFilter,
+        page: PageRequest,
+    ) -> Result<CallPage, EngineError> {
         Ok(self.inner.history.list_calls(filter, page).await?)
     }
 
@@ -26,25 +30,42 @@ impl Engine {
         Ok(note)
     }
 
-    pub async fn history_set_disposition(&self, call_id: i64, disposition: Option<String>) -> Result<(), EngineError> {
-        let d = disposition.map(|d| d.trim().to_string()).filter(|d| !d.is_empty());
+    pub async fn history_set_disposition(
+        &self,
+        call_id: i64,
+        disposition: Option<String>,
+    ) -> Result<(), EngineError> {
+        let d = disposition
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty());
         self.inner.history.set_disposition(call_id, d).await?;
         self.emit(UiEvent::HistoryChanged);
         Ok(())
     }
 
     /// Export to `out` (a file); returns the number of calls written.
-    pub fn history_export_to(&self, filter: &CallFilter, format: ExportFormat, out: &Path) -> Result<u64, EngineError> {
+    pub fn history_export_to(
+        &self,
+        filter: &CallFilter,
+        format: ExportFormat,
+        out: &Path,
+    ) -> Result<u64, EngineError> {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| EngineError::Invalid(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| EngineError::Invalid(format!("{}: {e}", dir.display())))?;
         }
-        let mut f = std::fs::File::create(out).map_err(|e| EngineError::Invalid(format!("{}: {e}", out.display())))?;
+        let mut f = std::fs::File::create(out)
+            .map_err(|e| EngineError::Invalid(format!("{}: {e}", out.display())))?;
         let n = self.inner.history.export(filter, format, &mut f)?;
         Ok(n)
     }
 
     /// Export for the UI's button: a file in the user's Downloads (or data) directory.
-    pub fn history_export_default(&self, filter: &CallFilter, format: ExportFormat) -> Result<PathBuf, EngineError> {
+    pub fn history_export_default(
+        &self,
+        filter: &CallFilter,
+        format: ExportFormat,
+    ) -> Result<PathBuf, EngineError> {
         let dir = directories::UserDirs::new()
             .and_then(|u| u.download_dir().map(Path::to_path_buf))
             .unwrap_or_else(crate::config::default_data_dir);
@@ -52,7 +73,10 @@ impl Engine {
             ExportFormat::Csv => "csv",
             ExportFormat::Json => "json",
         };
-        let name = format!("cti-history-{}.{ext}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+        let name = format!(
+            "cti-history-{}.{ext}",
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        );
         let path = dir.join(name);
         self.history_export_to(filter, format, &path)?;
         Ok(path)
@@ -69,10 +93,14 @@ impl Engine {
     pub fn set_ivr_rules(&self, settings: IvrSettings) -> Result<IvrSettings, EngineError> {
         {
             let l = lock(&self.inner.listener);
-            let l = l.as_ref().ok_or_else(|| EngineError::Unavailable("the listener is not running".into()))?;
-            l.set_ivr_settings(settings.clone()).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let l = l
+                .as_ref()
+                .ok_or_else(|| EngineError::Unavailable("the listener is not running".into()))?;
+            l.set_ivr_settings(settings.clone())
+                .map_err(|e| EngineError::Invalid(e.to_string()))?;
         }
-        let value = toml::Value::try_from(&settings).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let value =
+            toml::Value::try_from(&settings).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let loaded = match self.inner.loaded.read() {
             Ok(l) => l.clone(),
             Err(p) => p.into_inner().clone(),
@@ -95,7 +123,9 @@ impl Engine {
         // what the listener shares.
         let fut = {
             let l = lock(&self.inner.listener);
-            let l = l.as_ref().ok_or_else(|| EngineError::Unavailable("the listener is not running".into()))?;
+            let l = l
+                .as_ref()
+                .ok_or_else(|| EngineError::Unavailable("the listener is not running".into()))?;
             l.replay_future(id)
         };
         let entry = fut.await.map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -47,9 +47,15 @@ impl Engine {
         }
         let notify = self.config().ui.notifications;
         for (appeared, call) in out {
-            let was_live_ringing = appeared && call.phase == CallPhase::Ringing && call.direction == Direction::Inbound;
+            let was_live_ringing = appeared
+                && call.phase == CallPhase::Ringing
+                && call.direction == Direction::Inbound;
             if was_live_ringing && notify {
-                let who = call.from.name.clone().unwrap_or_else(|| call.from.number.clone());
+                let who = call
+                    .from
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| call.from.number.clone());
                 let mut body = call.from.number.clone();
                 if let Some(did) = &call.did {
                     body.push_str(&format!(" → {did}"));
@@ -62,7 +68,10 @@ impl Engine {
             }
             if call.phase == CallPhase::Ended
                 && call.direction == Direction::Inbound
-                && call.result.as_ref().is_some_and(|r| r.outcome == Outcome::Missed)
+                && call
+                    .result
+                    .as_ref()
+                    .is_some_and(|r| r.outcome == Outcome::Missed)
                 && call.answered_ms.is_none()
                 && lock(&self.inner.board).mark_counted_missed(&call.key)
             {

@@ -36,7 +36,10 @@ impl SettingsView {
         SettingsView {
             ui: l.config.ui.clone(),
             locked: l.locked.iter().cloned().collect(),
-            locked_by: l.provisioning_file.as_ref().map(|p| p.display().to_string()),
+            locked_by: l
+                .provisioning_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
         }
     }
 }
@@ -145,9 +148,13 @@ pub(crate) fn json_to_toml(v: serde_json::Value) -> Option<toml::Value> {
             None => toml::Value::Float(n.as_f64()?),
         },
         serde_json::Value::String(s) => toml::Value::String(s),
-        serde_json::Value::Array(a) => toml::Value::Array(a.into_iter().filter_map(json_to_toml).collect()),
-        serde_json::Value::Object(o) => {
-            toml::Value::Table(o.into_iter().filter_map(|(k, v)| json_to_toml(v).map(|v| (k, v))).collect())
+        serde_json::Value::Array(a) => {
+            toml::Value::Array(a.into_iter().filter_map(json_to_toml).collect())
         }
+        serde_json::Value::Object(o) => toml::Value::Table(
+            o.into_iter()
+                .filter_map(|(k, v)| json_to_toml(v).map(|v| (k, v)))
+                .collect(),
+        ),
     })
 }
