@@ -2,14 +2,14 @@
 //!
 //! ```text
 //! cargo run -p cti-core --release --example history_bench -- [--calls 1000000] [--single 10000]
-//!     [--lookups 10000] [--searches 1000] [--dir DIR] [--keep]
+//!     [--lookups 10000] [--searches 1000] [--dir DIR] [--keep] [--merge-window 30]
 //! ```
 //!
 //! 1. bulk: fills `--calls` synthetic calls (≈5–6 events each, three sources, a year of dates)
 //!    through `History::import` in batches and reports events/s and rows/s (every row written:
 //!    events, calls, ids, legs, parties, IVR sessions, recordings, search rows);
 //! 2. single acknowledged commit: `--single` one-event `store` calls, each awaited (WAL +
-//!    `synchronous=FULL`), while a reader runs lookups concurrently; p50/p99/max;
+//!    `synchronous=FULL`), a lookup after each and a light concurrent reader; p50/p99/max;
 //! 3. indexed lookups (by remote number, by time range, LIMIT 50; call details): p50/p99;
 //! 4. FTS search (number fragments and name fragments, LIMIT 50): p50/p95/p99;
 //! 5. `PRAGMA quick_check` time and the file size.
@@ -63,6 +63,7 @@ struct Args {
     searches: usize,
     dir: Option<PathBuf>,
     keep: bool,
+    merge_window: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -100,8 +101,13 @@ fn parse_args() -> Result<Args, String> {
             }
             "--dir" => a.dir = Some(PathBuf::from(value("--dir")?)),
             "--keep" => a.keep = true,
+            "--merge-window" => {
+                a.merge_window = value("--merge-window")?
+                    .parse()
+                    .map_err(|e| format!("--merge-window: {e}"))?
+            }
             "-h" | "--help" => {
-                println!("history_bench [--calls N] [--single N] [--lookups N] [--searches N] [--dir DIR] [--keep]");
+                println!("history_bench [--calls N] [--single N] [--lookups N] [--searches N] [--dir DIR] [--keep] [--merge-window SECS]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -318,7 +324,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         path.display()
     );
     println!("settings: WAL, synchronous=FULL, one writer thread (group commit), pooled readers");
-    let h = History::open(&path, &HistoryConfig::default())?;
+    let h = History::open(
+        &path,
+        &HistoryConfig {
+            merge_window_secs: args.merge_window,
+            ..HistoryConfig::default()
+        },
+    )?;
     let mut rng = StdRng::seed_from_u64(42);
     let now = chrono::Utc::now().timestamp_millis();
     let span = 365 * DAY_MS;
@@ -365,7 +377,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.calls as f64 / import_time.as_secs_f64()
     );
 
-    // 2. Single acknowledged commits, with concurrent reads.
+    // 2. Single acknowledged commits, interleaved with reads (a lookup after every commit, as
+    //    the UI would read while events arrive) and a light concurrent reader (one lookup per ms).
     let stop = Arc::new(AtomicBool::new(false));
     let reader_h = h.clone();
     let reader_stop = Arc::clone(&stop);
@@ -381,9 +394,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.list_calls(&f, &PageRequest::first(50))
                 .map_err(|e| e.to_string())?;
             n += 1;
+            std::thread::sleep(Duration::from_millis(1));
         }
         Ok(n)
     });
+    let interleaved = h.reader()?;
     let mut single = Vec::with_capacity(args.single);
     for k in 0..args.single as u64 {
         let ev = call_events(args.calls + k, now + k as i64, &mut rng).swap_remove(0);
@@ -396,11 +411,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         h.store(Some(raw), vec![ev]).await?;
         single.push(t.elapsed());
+        let f = CallFilter {
+            number: Some(remote_number(rng.random_range(0..NUMBER_POOL))),
+            ..CallFilter::default()
+        };
+        interleaved.list_calls(&f, &PageRequest::first(50))?;
     }
+    drop(interleaved);
     stop.store(true, Ordering::Relaxed);
     let concurrent_reads = reads.await??;
-    println!("\n[single acknowledged commit] one event per store(), awaited; {concurrent_reads} lookups ran concurrently");
+    let mut slowest: Vec<(usize, Duration)> = single.iter().copied().enumerate().collect();
+    slowest.sort_by(|a, b| b.1.cmp(&a.1));
+    slowest.truncate(5);
+    println!(
+        "\n[single acknowledged commit] one event per store(), awaited; a lookup after each; {concurrent_reads} concurrent lookups"
+    );
     report("store() → durable commit", single, &[0.5, 0.99]);
+    let slow: Vec<String> = slowest
+        .iter()
+        .map(|(i, d)| format!("#{i} {}", ms(*d)))
+        .collect();
+    println!("  slowest: {}", slow.join(", "));
 
     // 3. Indexed lookups.
     let r = h.reader()?;

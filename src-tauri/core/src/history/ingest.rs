@@ -1,21 +1,6 @@
 //! Write operations run by the writer thread inside its transaction: storing events (dedup,
 //! routing to a call, cross-source merge), notes, dispositions, rejected requests, retention.
-//!
-//! ## Which call an event belongs to
-//!
-//! 1. The call already known under the event's `(source, call_id)`.
-//! 2. Else a call for which another source recorded the event's `call_id` or `control_id` as its
-//!    own call id or control id (e.g. Telphin events and Call Interactive requests share Telphin's
-//!    `CallID`), provided the event lies within 24 hours of the call's span (short numeric ids
-//!    may repeat over days; a call's own reports never lie that far apart).
-//! 3. Else a new call.
-//!
-//! After the events are stored the touched calls are rebuilt from their events; then a call that
-//! knows its direction and remote number is merged with another call when **all** of these hold:
-//! same direction; same remote number compared by its last 10 digits; start times at most
-//! `merge_window_secs` apart; and no source in common (one source never reports one call under
-//! two ids, so two calls from the same source are two real calls). The nearest in time wins;
-//! the older record (smaller id) survives and the other id is remembered in `call_merged`.
+//! The routing and merge rule is documented on the `history` module.
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -9,8 +9,7 @@
 //!   duplicate `(source, dedup_key)` has no second effect.
 //! - One **call** record per real call, even when Era, Telphin and the JSON webhooks all report
 //!   it: events are routed by the ids the sources use, and calls from different sources are
-//!   merged by remote number + direction + start time within `merge_window_secs` (the exact
-//!   rule is in [`ingest`]'s docs).
+//!   merged by remote number + direction + start time (see *Merge rule* below).
 //! - Out-of-order arrival gives the right record: the call's legs, park episodes, IVR
 //!   sessions, recordings and transfers are rebuilt from all its events sorted by event time.
 //! - Queries ([`Reader`]): call list with filters and full-text search (FTS5 trigram),
@@ -18,7 +17,32 @@
 //! - Integrity: `PRAGMA quick_check` at startup (in the background above
 //!   `background_check_above_bytes`); a damaged file is copied aside and reported, never
 //!   silently replaced ([`HistoryError::Damaged`], [`History::recover_fresh`]).
+//!
+//! ## Merge rule
+//!
+//! An event belongs to:
+//! 1. the call already known under the event's `(source, call_id)`;
+//! 2. else a call for which another source recorded the event's `call_id` or `control_id` as its
+//!    own call id or control id (Telphin events and Call Interactive requests share Telphin's
+//!    `CallID`), provided the event lies within 24 hours of that call's span (short numeric ids
+//!    may repeat over days; one call's reports never lie that far apart);
+//! 3. else a new call.
+//!
+//! After storing, the touched calls are rebuilt from their events, and a call that knows its
+//! direction and remote number is merged with another call when **all** of these hold: the
+//! same direction; the same remote number compared by its last 10 digits ([`number_key`]:
+//! `+7 958 241-21-28`, `89582412128` and `9582412128` agree); start times at most
+//! `merge_window_secs` apart (default 30 s); and no source in common (one source never reports
+//! one call under two ids, so two calls of one source are two real calls). The nearest in time
+//! wins; the older record (smaller id) survives and the other id keeps resolving to it in
+//! [`Reader::call_details`]. Each source's legs are kept as that source reported them (tagged
+//! with the source); park episodes and transfers reported by two sources within the window
+//! count once.
+//!
+//! A call whose only reports lack a `Created` event (no direction or remote number) cannot be
+//! merged by number; it joins other reports only through shared ids.
 
+mod checkpoint;
 mod error;
 mod export;
 mod fold;
@@ -179,6 +203,7 @@ impl History {
             },
             refuse: Arc::clone(&refuse),
             retention_days: config.retention_days,
+            checkpointer: checkpoint::Checkpointer::start(path.clone()),
         };
         std::thread::Builder::new()
             .name("history-writer".into())

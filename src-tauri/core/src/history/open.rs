@@ -53,6 +53,17 @@ pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// The checkpointer's connection.
+pub(crate) fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_millis(100))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;")?;
+    Ok(conn)
+}
+
 /// A read connection (`query_only`).
 pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
+use super::checkpoint::Checkpointer;
 use super::error::HistoryError;
 use super::ingest::{self, WriteCtx};
 use super::types::PurgeReport;
@@ -133,11 +134,18 @@ pub(crate) struct Writer {
     pub refuse: Arc<AtomicBool>,
     /// Retention in days, if the policy is on.
     pub retention_days: Option<u32>,
+    /// Background WAL checkpoints (when running, automatic checkpoints are off).
+    pub checkpointer: Option<Checkpointer>,
 }
 
 impl Writer {
     /// The writer thread's body. Returns when asked to shut down or when every sender is gone.
     pub(crate) fn run(mut self) {
+        if self.checkpointer.is_some() {
+            if let Err(e) = self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0") {
+                tracing::warn!(error = %e, "history: could not move checkpoints off the commit path");
+            }
+        }
         let mut backlog: VecDeque<Op> = VecDeque::new();
         let mut next_purge = self.retention_days.map(|_| Instant::now());
         loop {
@@ -289,6 +297,9 @@ impl Writer {
     }
 
     fn shutdown(&mut self) {
+        if let Some(mut c) = self.checkpointer.take() {
+            c.stop();
+        }
         if let Err(e) = self
             .conn
             .execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
