@@ -74,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
         searches: 1_000,
         dir: None,
         keep: false,
+        merge_window: 30,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
