@@ -422,7 +422,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     stop.store(true, Ordering::Relaxed);
     let concurrent_reads = reads.await??;
     let mut slowest: Vec<(usize, Duration)> = single.iter().copied().enumerate().collect();
-    slowest.sort_by(|a, b| b.1.cmp(&a.1));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.1));
     slowest.truncate(5);
     println!(
         "\n[single acknowledged commit] one event per store(), awaited; a lookup after each; {concurrent_reads} concurrent lookups"
