@@ -467,6 +467,8 @@ where
                     Ok(_) => {
                         let t = self.sh.track(&key, &ivrid);
                         t.controlled = true;
+                        // A component's end may have gone to the lost link: the platform decides.
+                        t.busy &= !re;
                         self.sh.emit(EraEvent::Ivr {
                             event: IvrEvent::Accepted {
                                 key,
