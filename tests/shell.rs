@@ -1,8 +1,6 @@
 //! The Tauri shell under Tauri's mock runtime: commands answer through the real IPC path and the
 //! main window's capability (the real, generated ACL) allows only the app's own commands.
 
-use std::path::PathBuf;
-
 use std::sync::Arc;
 
 use cti_core::engine::{EngineOptions, LogNotifier};
@@ -32,7 +30,7 @@ fn app(dir: &tempfile::TempDir, rt: &tokio::runtime::Runtime) -> (App, Window) {
     )
     .expect("config");
     let options = EngineOptions {
-        config_file: Some(PathBuf::from(config)),
+        config_file: Some(config),
         demo: false,
         overrides: Vec::new(),
     };

@@ -16,6 +16,8 @@ use crate::cli;
 pub struct Running {
     pub engine: Engine,
     pub sim: Option<Sim>,
+    /// The demo scenario's task (demo mode).
+    pub scenario: Option<tokio::task::JoinHandle<cti_sim::scenario::ScenarioReport>>,
 }
 
 /// The demo agent: extension 101 (Telphin id 34414), as in the simulator's demo directory.
@@ -32,7 +34,11 @@ pub async fn start_engine(
         let engine = Engine::start(options, ui, notifier)
             .await
             .map_err(|e| e.to_string())?;
-        return Ok(Running { engine, sim: None });
+        return Ok(Running {
+            engine,
+            sim: None,
+            scenario: None,
+        });
     }
     // Demo: its own history file, a loopback listener on a free port.
     let demo_dir = cti_core::config::default_data_dir().join("demo");
@@ -88,10 +94,11 @@ pub async fn start_engine(
     telphin.extension_ids = vec![DEMO_EXTENSION_ID.to_string()];
     telphin.events_url = urls.telphin.clone();
     engine.connect_platforms(era, telphin).await;
-    let _ = cti_sim::scenario::run(sim.ctx.clone(), scenario);
+    let task = cti_sim::scenario::run(sim.ctx.clone(), scenario);
     Ok(Running {
         engine,
         sim: Some(sim),
+        scenario: Some(task),
     })
 }
 
@@ -118,6 +125,9 @@ pub async fn run_headless(options: EngineOptions) -> i32 {
     wait_for_stop().await;
     tracing::info!("stopping");
     running.engine.shutdown().await;
+    if let Some(task) = running.scenario {
+        task.abort();
+    }
     if let Some(sim) = running.sim {
         sim.shutdown();
     }

@@ -122,7 +122,7 @@ fn ring_agent(sim: &Sim, from: &str, response: MemberResponse, give_up_ms: i64) 
     );
     let plan = HuntPlan::new(HuntMode::Parallel, [("101", response)], give_up_ms)
         .caller_gives_up_after(give_up_ms);
-    let _ = w.hunt(&c.id, plan);
+    drop(w.hunt(&c.id, plan)); // the hunt runs on its own task
     c.id
 }
 
