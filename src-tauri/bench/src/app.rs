@@ -1,0 +1,632 @@
+//! 4. Memory, 5. startup, 7. package size: the app binary and its bundle.
+//!
+//! The app is started with a throw-away `HOME` (and XDG dirs), so it uses default settings and
+//! an empty data directory, and never touches the user's. Window variants run under a private
+//! Xvfb display (and `dbus-run-session` when present), as the end-to-end tests do.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::procmem;
+use crate::stats;
+use crate::table::{fmt_mb, fmt_ms, Row, Verdict};
+use crate::Section;
+
+const RELEASE_HINT: &str = "build it with `ui/node_modules/.bin/tauri build --no-bundle` (release)";
+const DEB_HINT: &str = "build it with `ui/node_modules/.bin/tauri build --bundles deb`";
+
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Idle time before the memory reading.
+    pub idle_secs: u64,
+    /// Launches per startup measurement.
+    pub startup_runs: usize,
+    /// A line on the app's stderr/stdout containing this means "call-ready" (connected and
+    /// subscribed with the simulator).
+    pub ready_marker: String,
+    /// Soak length in minutes (0: no soak).
+    pub soak_minutes: u64,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            idle_secs: 60,
+            startup_runs: 10,
+            ready_marker: "call-ready".into(),
+            soak_minutes: 0,
+        }
+    }
+}
+
+/// The app binary to measure: the release build, else the debug one (labelled).
+pub fn app_binary(root: &Path) -> Option<(PathBuf, &'static str)> {
+    let release = root.join("target/release/cti-panel");
+    if release.is_file() {
+        return Some((release, "release"));
+    }
+    let debug = root.join("target/debug/cti-panel");
+    debug.is_file().then_some((debug, "debug"))
+}
+
+/// A throw-away home for one app run.
+fn home() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("cti-bench-home")
+        .tempdir()
+        .map_err(|e| format!("temp home: {e}"))
+}
+
+fn app_command(bin: &Path, home: &Path, args: &[&str], display: Option<&str>) -> Command {
+    let wrap = display.is_some() && which("dbus-run-session");
+    let mut cmd = if wrap {
+        let mut c = Command::new("dbus-run-session");
+        c.arg("--").arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    cmd.args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("CTI_PANEL_SECRETS__BACKEND", "file")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null());
+    match display {
+        Some(d) => {
+            cmd.env("DISPLAY", d)
+                .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+                .env_remove("WAYLAND_DISPLAY");
+        }
+        None => {
+            cmd.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+        }
+    }
+    cmd
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// A child process killed (by its pid) when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        crate::servers::stop(&mut self.0);
+    }
+}
+
+/// A private X server for window measurements.
+struct Xvfb {
+    _child: Running,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Result<Xvfb, String> {
+        if !which("Xvfb") {
+            return Err("Xvfb is not installed (scripts/setup.sh installs it)".into());
+        }
+        let n = 90 + std::process::id() % 100;
+        let display = format!(":{n}");
+        let child = Command::new("Xvfb")
+            .arg(&display)
+            .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("Xvfb: {e}"))?;
+        let child = Running(child);
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            if Instant::now() > deadline {
+                return Err(format!("Xvfb {display} did not come up"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Xvfb {
+            _child: child,
+            display,
+        })
+    }
+}
+
+/// Whether a top-level window titled `title` is mapped on `display`.
+fn window_visible(display: &str, title: &str) -> bool {
+    Command::new("xwininfo")
+        .args(["-display", display, "-root", "-tree"])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("\"{title}\"")))
+}
+
+/// Lines the app prints (stdout and stderr), with the time each arrived.
+fn capture_lines(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    if let Some(err) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// Wait for a line containing `marker`; its arrival time.
+fn wait_line(
+    rx: &mpsc::Receiver<(Instant, String)>,
+    marker: &str,
+    limit: Duration,
+) -> Option<Instant> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        match rx.recv_timeout(left) {
+            Ok((at, line)) if line.contains(marker) => return Some(at),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Headless core with the demo running, idle for `idle_secs`: PSS of its process tree.
+fn headless_memory(bin: &Path, kind: &str, opts: &AppOptions) -> Row {
+    let metric = format!("Headless core PSS, demo running, {} s idle", opts.idle_secs);
+    let target = "≤ 40 MB (core process)";
+    let home = match home() {
+        Ok(h) => h,
+        Err(e) => return Row::not_measured(metric, target, e),
+    };
+    let mut cmd = app_command(bin, home.path(), &["--demo", "--headless"], None);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let child = match cmd.spawn() {
+        Ok(c) => Running(c),
+        Err(e) => return Row::not_measured(metric, target, format!("{}: {e}", bin.display())),
+    };
+    std::thread::sleep(Duration::from_secs(opts.idle_secs));
+    let mut child = child;
+    if let Ok(Some(status)) = child.0.try_wait() {
+        return Row::not_measured(metric, target, format!("the app exited early ({status})"));
+    }
+    match procmem::tree_memory(child.0.id()) {
+        Ok(t) => {
+            let mb = t.pss_kb() as f64 / 1024.0;
+            let mut r = Row::new(format!("{metric} ({kind} build)"))
+                .ours(format!(
+                    "{mb:.1} MB (RSS {:.1} MB)",
+                    t.rss_kb() as f64 / 1024.0
+                ))
+                .target(target);
+            r = if kind == "release" {
+                r.verdict(Verdict::of(mb <= 40.0))
+            } else {
+                r.verdict(Verdict::Info)
+            };
+            r
+        }
+        Err(e) => Row::not_measured(metric, target, e.to_string()),
+    }
+}
+
+/// The windowed app (release build) under Xvfb: PSS of the app and its WebKit processes.
+fn window_memory(root: &Path, opts: &AppOptions) -> (Row, String) {
+    let metric = format!("App + WebKit PSS, window, demo, {} s idle", opts.idle_secs);
+    let target = "≤ 1.15× empty Tauri app";
+    let bin = root.join("target/release/cti-panel");
+    if !bin.is_file() {
+        return (
+            Row::not_measured(
+                metric,
+                target,
+                format!("no target/release/cti-panel; {RELEASE_HINT}"),
+            ),
+            String::new(),
+        );
+    }
+    let x = match Xvfb::start() {
+        Ok(x) => x,
+        Err(e) => return (Row::not_measured(metric, target, e), String::new()),
+    };
+    let home = match home() {
+        Ok(h) => h,
+        Err(e) => return (Row::not_measured(metric, target, e), String::new()),
+    };
+    let mut cmd = app_command(&bin, home.path(), &["--demo"], Some(&x.display));
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = match cmd.spawn() {
+        Ok(c) => Running(c),
+        Err(e) => {
+            return (
+                Row::not_measured(metric, target, e.to_string()),
+                String::new(),
+            )
+        }
+    };
+    std::thread::sleep(Duration::from_secs(opts.idle_secs));
+    if let Ok(Some(status)) = child.0.try_wait() {
+        return (
+            Row::not_measured(metric, target, format!("the app exited early ({status})")),
+            String::new(),
+        );
+    }
+    let app = procmem::find_in_tree(child.0.id(), "cti-panel").unwrap_or(child.0.id());
+    match procmem::tree_memory(app) {
+        Ok(t) => {
+            let mb = t.pss_kb() as f64 / 1024.0;
+            let row = Row::new(metric)
+                .ours(format!("{mb:.1} MB"))
+                .peer("empty Tauri app not built in this run")
+                .target(target)
+                .verdict(Verdict::Info);
+            (row, format!("Window process tree: {}.\n", t.describe()))
+        }
+        Err(e) => (
+            Row::not_measured(metric, target, e.to_string()),
+            String::new(),
+        ),
+    }
+}
+
+pub fn memory(root: &Path, opts: &AppOptions) -> Section {
+    let mut rows = Vec::new();
+    let mut d = String::new();
+    match app_binary(root) {
+        Some((bin, kind)) => {
+            eprintln!(
+                "cti-bench: memory of the headless core ({kind}), {} s idle",
+                opts.idle_secs
+            );
+            rows.push(headless_memory(&bin, kind, opts));
+            if kind == "debug" {
+                let _ = writeln!(
+                    d,
+                    "The headless reading is of the debug build (no release app binary; {RELEASE_HINT}); it is larger than a release build and not comparable with the target."
+                );
+            }
+        }
+        None => rows.push(Row::not_measured(
+            "Headless core PSS, demo running",
+            "≤ 40 MB (core process)",
+            format!("no app binary; `bash scripts/build-app.sh` (debug) or {RELEASE_HINT}"),
+        )),
+    }
+    let (row, detail) = window_memory(root, opts);
+    rows.push(row);
+    d.push_str(&detail);
+    rows.push(Row::not_measured(
+        "RSS growth over a 30-minute soak at 1 call/s",
+        "≤ 10 MB",
+        "outside the 30-minute budget of `all`; run `cti-bench soak --minutes 30`",
+    ));
+    let _ = writeln!(
+        d,
+        "Memory is PSS summed over the process and all its descendants (`/proc/<pid>/smaps_rollup`), so shared libraries count once across the app and its WebKit processes. The headless core runs `cti-panel --demo --headless` with an empty home directory (no history rows preloaded)."
+    );
+    Section {
+        title: "Memory".into(),
+        rows,
+        details: d,
+    }
+}
+
+/// `soak`: the headless demo for `minutes`, RSS sampled every minute; growth = last − first
+/// (after one minute of warm-up).
+pub fn soak(root: &Path, minutes: u64) -> Section {
+    let metric = format!("RSS growth over a {minutes}-minute soak (headless demo)");
+    let target = "≤ 10 MB";
+    let fail =
+        |why: String| Section::failed("Soak", Row::not_measured(metric.clone(), target, why));
+    let Some((bin, kind)) = app_binary(root) else {
+        return fail(format!("no app binary; {RELEASE_HINT}"));
+    };
+    let home = match home() {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
+    let mut cmd = app_command(&bin, home.path(), &["--demo", "--headless"], None);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = match cmd.spawn() {
+        Ok(c) => Running(c),
+        Err(e) => return fail(e.to_string()),
+    };
+    std::thread::sleep(Duration::from_secs(60));
+    let mut samples = Vec::new();
+    for _ in 0..=minutes {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            return fail(format!("the app exited ({status})"));
+        }
+        if let Ok(t) = procmem::tree_memory(child.0.id()) {
+            samples.push(t.rss_kb());
+        }
+        std::thread::sleep(Duration::from_secs(60));
+    }
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return fail("no sample".into());
+    };
+    let growth_mb = (*last as f64 - *first as f64) / 1024.0;
+    Section {
+        title: "Soak".into(),
+        rows: vec![Row::new(format!("{metric} ({kind} build)"))
+            .ours(format!("{growth_mb:+.1} MB"))
+            .target(target)
+            .verdict(Verdict::of(growth_mb <= 10.0))],
+        details: format!(
+            "RSS samples (MB, one a minute): {}\n",
+            samples
+                .iter()
+                .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+pub fn startup(root: &Path, opts: &AppOptions) -> Section {
+    let mut rows = Vec::new();
+    let mut d = String::new();
+    let runs = opts.startup_runs.max(1);
+    // Headless: launch → core up, launch → call-ready.
+    match app_binary(root) {
+        Some((bin, kind)) => {
+            let mut up = Vec::new();
+            let mut ready = Vec::new();
+            let mut failure = None;
+            for _ in 0..runs {
+                let Ok(home) = home() else { break };
+                let mut cmd = app_command(&bin, home.path(), &["--demo", "--headless"], None);
+                cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+                let t0 = Instant::now();
+                let mut child = match cmd.spawn() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                };
+                let lines = capture_lines(&mut child);
+                let child = Running(child);
+                if let Some(at) = wait_line(&lines, "running headless", Duration::from_secs(15)) {
+                    up.push((at - t0).as_secs_f64() * 1000.0);
+                }
+                // After a run without the marker, do not wait for it again.
+                let wait = if ready.len() < up.len() {
+                    Duration::ZERO
+                } else {
+                    Duration::from_secs(10)
+                };
+                if let Some(at) = wait_line(&lines, &opts.ready_marker, wait) {
+                    ready.push((at - t0).as_secs_f64() * 1000.0);
+                }
+                drop(child);
+            }
+            let label = format!("({kind} build, median of {runs})");
+            match stats::median(&up) {
+                Some(m) => rows.push(
+                    Row::new(format!("Launch → headless core up {label}"))
+                        .ours(fmt_ms(m))
+                        .target("—")
+                        .verdict(Verdict::Info),
+                ),
+                None => rows.push(Row::not_measured(
+                    "Launch → headless core up",
+                    "—",
+                    failure
+                        .clone()
+                        .unwrap_or_else(|| "no `running headless` line within 15 s".into()),
+                )),
+            }
+            match stats::median(&ready) {
+                Some(m) if ready.len() == up.len() => rows.push(
+                    Row::new(format!("Launch → call-ready with the simulator {label}"))
+                        .ours(fmt_ms(m))
+                        .target("≤ 1.5 s")
+                        .verdict(if kind == "release" {
+                            Verdict::of(m <= 1500.0)
+                        } else {
+                            Verdict::Info
+                        }),
+                ),
+                _ => rows.push(Row::not_measured(
+                    "Launch → call-ready (connected, subscribed) with the simulator",
+                    "≤ 1.5 s",
+                    format!(
+                        "the app printed no line containing `{}` within 10 s (the engine does not report call-ready yet)",
+                        opts.ready_marker
+                    ),
+                )),
+            }
+        }
+        None => rows.push(Row::not_measured(
+            "Launch → call-ready with the simulator",
+            "≤ 1.5 s",
+            format!("no app binary; {RELEASE_HINT}"),
+        )),
+    }
+    // Window visible (release app under Xvfb).
+    let metric = "Launch → window visible (release, Xvfb)";
+    let bin = root.join("target/release/cti-panel");
+    if !bin.is_file() {
+        rows.push(Row::not_measured(
+            metric,
+            "≤ 400 ms warm; ≈ empty Tauri app",
+            format!("no target/release/cti-panel; {RELEASE_HINT}"),
+        ));
+    } else if !which("xwininfo") {
+        rows.push(Row::not_measured(
+            metric,
+            "≤ 400 ms warm",
+            "xwininfo (x11-utils) is not installed",
+        ));
+    } else {
+        match Xvfb::start() {
+            Ok(x) => {
+                let mut times = Vec::new();
+                for _ in 0..runs {
+                    let Ok(home) = home() else { break };
+                    let mut cmd = app_command(&bin, home.path(), &["--demo"], Some(&x.display));
+                    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+                    let t0 = Instant::now();
+                    let Ok(child) = cmd.spawn() else { break };
+                    let child = Running(child);
+                    let deadline = t0 + Duration::from_secs(15);
+                    while Instant::now() < deadline {
+                        if window_visible(&x.display, "CTI Panel") {
+                            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    drop(child);
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                match stats::median(&times) {
+                    Some(m) => rows.push(
+                        Row::new(format!("{metric}, median of {}", times.len()))
+                            .ours(fmt_ms(m))
+                            .peer("empty Tauri app not built in this run")
+                            .target("≤ 400 ms warm")
+                            .verdict(Verdict::of(m <= 400.0)),
+                    ),
+                    None => rows.push(Row::not_measured(
+                        metric,
+                        "≤ 400 ms warm",
+                        "no window titled \"CTI Panel\" appeared within 15 s",
+                    )),
+                }
+                let _ = writeln!(
+                    d,
+                    "Window visible = a top-level X window titled \"CTI Panel\" is mapped (`xwininfo -root -tree`, polled every 10 ms), not yet the first paint."
+                );
+            }
+            Err(e) => rows.push(Row::not_measured(metric, "≤ 400 ms warm", e)),
+        }
+    }
+    let _ = writeln!(
+        d,
+        "Call-ready is the first app output line containing `{}` (connected and subscribed).",
+        opts.ready_marker
+    );
+    Section {
+        title: "Startup".into(),
+        rows,
+        details: d,
+    }
+}
+
+/// The newest `.deb` under `dir`.
+pub fn newest_deb(dir: &Path) -> Option<(PathBuf, u64)> {
+    let mut best: Option<(PathBuf, u64, std::time::SystemTime)> = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.extension().and_then(|x| x.to_str()) != Some("deb") {
+            continue;
+        }
+        let Ok(m) = e.metadata() else { continue };
+        let t = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+        if best.as_ref().is_none_or(|(_, _, bt)| t > *bt) {
+            best = Some((p, m.len(), t));
+        }
+    }
+    best.map(|(p, n, _)| (p, n))
+}
+
+pub fn size(root: &Path) -> Section {
+    let mut rows = Vec::new();
+    match newest_deb(&root.join("target/release/bundle/deb")) {
+        Some((path, bytes)) => rows.push(
+            Row::new(format!(
+                "Package size ({})",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or(".deb")
+            ))
+            .ours(fmt_mb(bytes))
+            .peer("empty Tauri app .deb not built in this run")
+            .target("≤ 10 MB")
+            .verdict(Verdict::of(bytes <= 10_000_000)),
+        ),
+        None => rows.push(Row::not_measured(
+            "Package size (.deb)",
+            "≤ 10 MB",
+            format!("no target/release/bundle/deb/*.deb; {DEB_HINT}"),
+        )),
+    }
+    let bin = root.join("target/release/cti-panel");
+    match std::fs::metadata(&bin) {
+        Ok(m) => rows.push(
+            Row::new("Release binary size (stripped)")
+                .ours(fmt_mb(m.len()))
+                .target("≤ 15 MB")
+                .verdict(Verdict::of(m.len() <= 15_000_000)),
+        ),
+        Err(_) => rows.push(Row::not_measured(
+            "Release binary size",
+            "≤ 15 MB",
+            format!("no target/release/cti-panel; {RELEASE_HINT}"),
+        )),
+    }
+    Section {
+        title: "Package size".into(),
+        rows,
+        details: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_newest_deb() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(newest_deb(dir.path()).is_none());
+        std::fs::write(dir.path().join("a.deb"), vec![0u8; 10]).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let (p, n) = newest_deb(dir.path()).unwrap();
+        assert!(p.ends_with("a.deb"));
+        assert_eq!(n, 10);
+        assert!(newest_deb(&dir.path().join("missing")).is_none());
+    }
+
+    #[test]
+    fn waits_for_a_marker_line() {
+        let (tx, rx) = mpsc::channel();
+        let t = Instant::now();
+        tx.send((t, "starting".to_string())).unwrap();
+        tx.send((t, "cti: call-ready (era connected)".to_string()))
+            .unwrap();
+        assert_eq!(
+            wait_line(&rx, "call-ready", Duration::from_millis(100)),
+            Some(t)
+        );
+        assert_eq!(
+            wait_line(&rx, "call-ready", Duration::from_millis(20)),
+            None
+        );
+    }
+}

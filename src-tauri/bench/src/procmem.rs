@@ -1,0 +1,258 @@
+//! Memory of a process tree: PSS (proportional set size, shared pages divided among the
+//! processes that map them) summed over a process and all its descendants, read from
+//! `/proc/<pid>/smaps_rollup`. PSS is the honest total for an app with helper processes
+//! (WebKit's web and network processes share libraries with the app).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+
+/// `pid`, command name and parent pid from the text of `/proc/<pid>/stat`. The command name
+/// sits in parentheses and may itself contain spaces and parentheses, so the fields after it
+/// are found from the last `)`.
+pub fn parse_stat(text: &str) -> Option<(u32, String, u32)> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    if close < open {
+        return None;
+    }
+    let pid = text[..open].trim().parse().ok()?;
+    let comm = text[open + 1..close].to_string();
+    let mut rest = text[close + 1..].split_whitespace();
+    let _state = rest.next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((pid, comm, ppid))
+}
+
+/// A `Key:   1234 kB` field of `smaps_rollup` or `status`, in kB.
+pub fn parse_kb_field(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        if k.trim() != key {
+            return None;
+        }
+        let mut parts = v.split_whitespace();
+        let n: u64 = parts.next()?.parse().ok()?;
+        match parts.next() {
+            Some("kB") | None => Some(n),
+            Some(_) => None,
+        }
+    })
+}
+
+/// Every descendant of `root` (children, grandchildren, …) in the `(pid, ppid)` table,
+/// breadth first; `root` itself is not included. Cycles (pid reuse races) are ignored.
+pub fn descendants(root: u32, table: &[(u32, u32)]) -> Vec<u32> {
+    let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &(pid, ppid) in table {
+        if pid != ppid {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut out = Vec::new();
+    let mut queue = VecDeque::from([root]);
+    while let Some(p) = queue.pop_front() {
+        for &c in children.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
+            if c != root && !out.contains(&c) {
+                out.push(c);
+                queue.push_back(c);
+            }
+        }
+    }
+    out
+}
+
+/// Memory of one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcMem {
+    pub pid: u32,
+    pub comm: String,
+    pub pss_kb: u64,
+    pub rss_kb: u64,
+}
+
+/// Memory of a process tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeMem {
+    pub processes: Vec<ProcMem>,
+}
+
+impl TreeMem {
+    pub fn pss_kb(&self) -> u64 {
+        self.processes.iter().map(|p| p.pss_kb).sum()
+    }
+
+    pub fn rss_kb(&self) -> u64 {
+        self.processes.iter().map(|p| p.rss_kb).sum()
+    }
+
+    /// `name pid: N MB` per process, for the report.
+    pub fn describe(&self) -> String {
+        self.processes
+            .iter()
+            .map(|p| format!("{} {:.1} MB", p.comm, p.pss_kb as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The `(pid, ppid)` table and names of every process visible under `proc_root`.
+pub fn process_table(proc_root: &Path) -> std::io::Result<Vec<(u32, String, u32)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(proc_root)? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        // Processes come and go while we read: skip the ones that vanished.
+        let Ok(stat) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")) else {
+            continue;
+        };
+        if let Some(row) = parse_stat(&stat) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// PSS and RSS of `root` and every descendant (read from `/proc`).
+pub fn tree_memory(root: u32) -> std::io::Result<TreeMem> {
+    tree_memory_in(Path::new("/proc"), root)
+}
+
+pub fn tree_memory_in(proc_root: &Path, root: u32) -> std::io::Result<TreeMem> {
+    let table = process_table(proc_root)?;
+    let names: BTreeMap<u32, String> = table.iter().map(|(p, c, _)| (*p, c.clone())).collect();
+    let pairs: Vec<(u32, u32)> = table.iter().map(|(p, _, pp)| (*p, *pp)).collect();
+    let mut pids = vec![root];
+    pids.extend(descendants(root, &pairs));
+    let mut processes = Vec::new();
+    for pid in pids {
+        let dir = proc_root.join(pid.to_string());
+        let Ok(rollup) = std::fs::read_to_string(dir.join("smaps_rollup")) else {
+            continue;
+        };
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        processes.push(ProcMem {
+            pid,
+            comm: names.get(&pid).cloned().unwrap_or_default(),
+            pss_kb: parse_kb_field(&rollup, "Pss").unwrap_or(0),
+            rss_kb: parse_kb_field(&status, "VmRSS")
+                .or_else(|| parse_kb_field(&rollup, "Rss"))
+                .unwrap_or(0),
+        });
+    }
+    if processes.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("process {root} has no readable smaps_rollup"),
+        ));
+    }
+    Ok(TreeMem { processes })
+}
+
+/// The first descendant of `root` (or `root` itself) whose command name is `comm`.
+pub fn find_in_tree(root: u32, comm: &str) -> Option<u32> {
+    let table = process_table(Path::new("/proc")).ok()?;
+    let pairs: Vec<(u32, u32)> = table.iter().map(|(p, _, pp)| (*p, *pp)).collect();
+    let mut pids = vec![root];
+    pids.extend(descendants(root, &pairs));
+    pids.into_iter().find(|p| {
+        table
+            .iter()
+            .any(|(pid, c, _)| pid == p && c.as_str() == comm)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLLUP: &str =
+        "55d0c0a5e000-7ffd2d7f7000 ---p 00000000 00:00 0                          [rollup]
+Rss:               28324 kB
+Pss:               12345 kB
+Pss_Dirty:          6032 kB
+Pss_Anon:           5920 kB
+Shared_Clean:      16296 kB
+Private_Dirty:      6020 kB
+Swap:                  0 kB
+SwapPss:               0 kB
+";
+
+    #[test]
+    fn reads_pss_and_rss_fields() {
+        assert_eq!(parse_kb_field(ROLLUP, "Pss"), Some(12345));
+        assert_eq!(parse_kb_field(ROLLUP, "Rss"), Some(28324));
+        assert_eq!(parse_kb_field(ROLLUP, "Pss_Anon"), Some(5920));
+        assert_eq!(parse_kb_field(ROLLUP, "Missing"), None);
+        let status = "Name:\tcti-panel\nVmPeak:\t  100 kB\nVmRSS:\t   30000 kB\nThreads:\t12\n";
+        assert_eq!(parse_kb_field(status, "VmRSS"), Some(30000));
+        assert_eq!(parse_kb_field(status, "Threads"), Some(12));
+        assert_eq!(parse_kb_field("Pss: lots kB", "Pss"), None);
+        assert_eq!(parse_kb_field("Pss: 12 MB", "Pss"), None);
+    }
+
+    #[test]
+    fn reads_stat_with_awkward_command_names() {
+        assert_eq!(
+            parse_stat("4242 (cti-panel) S 1 4242 4242 0 -1 4194560 1234"),
+            Some((4242, "cti-panel".into(), 1))
+        );
+        assert_eq!(
+            parse_stat("77 (Web Content (x)) R 4242 77 1 0"),
+            Some((77, "Web Content (x)".into(), 4242))
+        );
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("12 (x) S notapid"), None);
+    }
+
+    #[test]
+    fn walks_the_whole_tree_only() {
+        // 1 ─ 10 ─ 11 ─ 12
+        //   │     └ 13
+        //   └ 20 (not under 10)
+        let table = [(10, 1), (11, 10), (12, 11), (13, 10), (20, 1), (1, 0)];
+        let mut d = descendants(10, &table);
+        d.sort_unstable();
+        assert_eq!(d, vec![11, 12, 13]);
+        assert!(descendants(12, &table).is_empty());
+        // A self-parented entry and a cycle do not loop forever.
+        let weird = [(5, 5), (6, 5), (5, 6)];
+        assert_eq!(descendants(5, &weird), vec![6]);
+    }
+
+    #[test]
+    fn sums_a_fake_proc_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |pid: u32, ppid: u32, comm: &str, pss: u64| {
+            let d = dir.path().join(pid.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("stat"), format!("{pid} ({comm}) S {ppid} 0 0")).unwrap();
+            std::fs::write(
+                d.join("smaps_rollup"),
+                format!("x [rollup]\nRss: {} kB\nPss: {pss} kB\n", pss * 2),
+            )
+            .unwrap();
+            std::fs::write(d.join("status"), format!("VmRSS:\t{} kB\n", pss * 2)).unwrap();
+        };
+        write(100, 1, "cti-panel", 30_000);
+        write(101, 100, "WebKitWebProcess", 50_000);
+        write(102, 100, "WebKitNetworkProcess", 10_000);
+        write(200, 1, "other", 99_999);
+        std::fs::create_dir_all(dir.path().join("self")).unwrap();
+        let t = tree_memory_in(dir.path(), 100).unwrap();
+        assert_eq!(t.processes.len(), 3);
+        assert_eq!(t.pss_kb(), 90_000);
+        assert_eq!(t.rss_kb(), 180_000);
+        assert!(t.describe().contains("WebKitWebProcess 48.8 MB"));
+        assert!(tree_memory_in(dir.path(), 999).is_err());
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let t = tree_memory(std::process::id()).unwrap();
+        assert!(t.pss_kb() > 0);
+        assert!(t.rss_kb() >= t.pss_kb() / 2);
+    }
+}
