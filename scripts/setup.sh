@@ -38,7 +38,10 @@ stamp=ui/node_modules/.package-lock.sha
 want=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm packages"
-  (cd ui && npm ci --no-fund --no-audit)
+  # `npm install` (not `npm ci`): it installs the locked versions, and also copes with lock
+  # files written under `omit-lockfile-registry-resolved`, which omit other platforms'
+  # optional packages and make `npm ci` refuse them.
+  (cd ui && npm install --no-fund --no-audit)
   echo "$want" > "$stamp"
 fi
 echo "setup: ok"
