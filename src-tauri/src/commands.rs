@@ -1,6 +1,8 @@
 //! Tauri commands: one-line delegations into the core engine.
 
-use cti_core::engine::{AppInfo, CallAction, Engine, IvrCommand, Platform, SettingsView, Snapshot};
+use cti_core::engine::{
+    AppInfo, CallAction, Engine, IvrCommand, Platform, SettingsView, Snapshot, TeamAction, TeamView,
+};
 use cti_core::history::{CallDetails, CallFilter, CallPage, ExportFormat, Note, PageRequest};
 use cti_core::hooks::{Action, IvrRule, IvrSettings};
 use cti_core::UiError;
@@ -218,4 +220,24 @@ pub fn demo_call(
 ) -> Result<String, UiError> {
     demo.call(&kind, from.as_deref())
         .map_err(|m| UiError::new(cti_core::Code::Unsupported, m))
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn team_refresh(engine: EngineState<'_>) -> Result<TeamView, UiError> {
+    engine.team_refresh().await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn team_action(
+    engine: EngineState<'_>,
+    extension_id: String,
+    call_api_id: String,
+    action: TeamAction,
+) -> Result<(), UiError> {
+    engine
+        .team_action(&extension_id, &call_api_id, action)
+        .await
+        .map_err(UiError::from)
 }

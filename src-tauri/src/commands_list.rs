@@ -26,4 +26,6 @@ pub const COMMANDS: &[&str] = &[
     "validate_reply_xml",
     "open_link",
     "demo_call",
+    "team_refresh",
+    "team_action",
 ];

@@ -56,6 +56,8 @@ pub fn run_app<R: Runtime>(
             commands::validate_reply_xml,
             commands::open_link,
             commands::demo_call,
+            commands::team_refresh,
+            commands::team_action,
         ])
         .setup(move |app| {
             sink.attach(app.handle().clone());

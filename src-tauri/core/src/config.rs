@@ -28,6 +28,7 @@ pub struct Config {
     pub history: crate::history::HistoryConfig,
     pub ui: UiConfig,
     pub storage: StorageConfig,
+    pub team: TeamConfig,
     pub secrets: SecretsConfig,
     /// Keys locked by the provisioning file (only meaningful there; ignored in the user file).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -83,6 +84,33 @@ impl Default for UiConfig {
             shortcut_hangup: "CommandOrControl+Alt+H".into(),
             shortcut_dial: "CommandOrControl+Alt+D".into(),
             park_warning_secs: 30,
+        }
+    }
+}
+
+/// The supervisor's team (see the team view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamConfig {
+    /// Telphin extension ids of the team; empty = the agent's own `telphin.extension_ids`.
+    pub extensions: Vec<String>,
+    /// The number that rings when the supervisor eavesdrops, whispers, conferences in or picks
+    /// up (`send_dst`); default: the agent's own extension.
+    pub own_number: Option<String>,
+    /// Seconds between team-view refreshes.
+    pub refresh_secs: u32,
+    /// Other panels of the team that share the callback list: their listener `team` URLs
+    /// (`http://host:port/hooks/<token>/team`).
+    pub peers: Vec<String>,
+}
+
+impl Default for TeamConfig {
+    fn default() -> Self {
+        TeamConfig {
+            extensions: Vec::new(),
+            own_number: None,
+            refresh_secs: 10,
+            peers: Vec::new(),
         }
     }
 }

@@ -383,3 +383,74 @@ async fn ivr_session_take_play_dtmf_release() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_team_view_shows_two_extensions_and_picks_up() {
+    let s = setup().await;
+    let w = s.sim.world();
+    // Two agents (101 = 34414, 102 = 34415) each park a call.
+    let mut parked = Vec::new();
+    for (ext_no, ext_id, slot, from) in [
+        ("101", "34414", 3u8, "+79160000301"),
+        ("102", "34415", 5u8, "+79160000502"),
+    ] {
+        let c = w.create_call(Direction::Inbound, from, None, ext_no, None);
+        let leg = w.ring(&c.id, ext_no).unwrap();
+        w.answer(&c.id, &leg).unwrap();
+        assert_eq!(w.park(&c.id, ext_id, Some(slot)).unwrap(), slot);
+        parked.push((ext_id, slot, c.api_id.clone()));
+    }
+    // A live call of the team to pick up.
+    let live = w.create_call(Direction::Inbound, "+79160000777", None, "102", None);
+    let leg = w.ring(&live.id, "102").unwrap();
+    w.answer(&live.id, &leg).unwrap();
+
+    // Switch the running config to a supervisor with a team (as a provisioning file would).
+    s.engine
+        .set_setting("ui.role", serde_json::json!("supervisor"))
+        .unwrap();
+    s.engine
+        .set_setting("team.extensions", serde_json::json!(["34414", "34415"]))
+        .unwrap();
+    let view = s.engine.team_refresh().await.unwrap();
+    assert_eq!(view.error, None);
+    for (ext, slot, api_id) in &parked {
+        let p = view
+            .park
+            .slot(ext, *slot)
+            .unwrap_or_else(|| panic!("slot {slot} of {ext} in {:?}", view.park));
+        assert_eq!(
+            p.call_uuid.as_deref(),
+            Some(cti_core::telphin::call_uuid(api_id).as_str())
+        );
+    }
+    let team_call = view
+        .calls
+        .iter()
+        .find(|c| {
+            c.caller_id_number
+                .as_deref()
+                .is_some_and(|n| n.ends_with("0000777"))
+        })
+        .expect("the live team call");
+    s.engine
+        .team_action(
+            team_call.extension_id.as_deref().unwrap_or("34415"),
+            &team_call.call_api_id,
+            cti_core::engine::TeamAction::Pickup,
+        )
+        .await
+        .unwrap();
+    // The platform rings the supervisor's own extension (101) on the picked-up call.
+    for _ in 0..100 {
+        let c = w.call(&live.id).unwrap();
+        if c.legs.iter().any(|l| l.target == "101") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "pickup did not ring 101: {:#?}",
+        w.call(&live.id).unwrap().legs
+    );
+}

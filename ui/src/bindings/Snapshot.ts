@@ -8,6 +8,7 @@ import type { ListenerUrls } from "./ListenerUrls";
 import type { ParkBoardSnapshot } from "./ParkBoardSnapshot";
 import type { PendingDecision } from "./PendingDecision";
 import type { SettingsView } from "./SettingsView";
+import type { TeamView } from "./TeamView";
 
 /**
  * Everything the UI needs to render from scratch (after start or a reload).
@@ -20,4 +21,8 @@ missed: number,
 /**
  * The agent's own extension number (for "parked by me").
  */
-extension: string | null, };
+extension: string | null, 
+/**
+ * The supervisor's team view, once refreshed.
+ */
+team: TeamView | null, };

@@ -6,8 +6,9 @@ import type { Notice } from "./Notice";
 import type { ParkBoardSnapshot } from "./ParkBoardSnapshot";
 import type { PendingDecision } from "./PendingDecision";
 import type { SettingsView } from "./SettingsView";
+import type { TeamView } from "./TeamView";
 
 /**
  * Events pushed to the UI.
  */
-export type UiEvent = { "type": "settings", "data": SettingsView } | { "type": "call", "data": CallView } | { "type": "call_removed", "data": string } | { "type": "connection", "data": ConnectionView } | { "type": "park", "data": ParkBoardSnapshot } | { "type": "ivr", "data": IvrSessionView } | { "type": "ivr_removed", "data": string } | { "type": "decisions", "data": Array<PendingDecision> } | { "type": "notice", "data": Notice } | { "type": "dial", "data": string } | { "type": "history_changed" } | { "type": "missed", "data": number };
+export type UiEvent = { "type": "settings", "data": SettingsView } | { "type": "call", "data": CallView } | { "type": "call_removed", "data": string } | { "type": "connection", "data": ConnectionView } | { "type": "park", "data": ParkBoardSnapshot } | { "type": "ivr", "data": IvrSessionView } | { "type": "ivr_removed", "data": string } | { "type": "decisions", "data": Array<PendingDecision> } | { "type": "notice", "data": Notice } | { "type": "dial", "data": string } | { "type": "history_changed" } | { "type": "missed", "data": number } | { "type": "team", "data": TeamView };

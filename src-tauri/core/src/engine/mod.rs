@@ -15,6 +15,7 @@ mod ivr;
 mod platforms;
 mod queries;
 mod sink;
+mod team;
 mod view;
 
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 pub use actions::{CallAction, IvrCommand};
 pub use sink::EngineSink;
+pub use team::{TeamAction, TeamView};
 pub use view::{
     AppInfo, ComponentResultView, ConnectionView, IvrSessionView, Notice, Platform, SettingsView,
     Snapshot, UiEvent,
@@ -137,6 +139,7 @@ pub(crate) struct Inner {
     pub(crate) platforms: Mutex<platforms::Platforms>,
     pub(crate) connections: Mutex<Vec<ConnectionView>>,
     pub(crate) missed: Mutex<u32>,
+    pub(crate) team: Mutex<Option<team::TeamView>>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -250,6 +253,7 @@ impl Engine {
             platforms: Mutex::new(platforms::Platforms::default()),
             connections: Mutex::new(Vec::new()),
             missed: Mutex::new(0),
+            team: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
         });
         let engine = Engine { inner };
@@ -259,6 +263,7 @@ impl Engine {
             .connect_platforms(cfg.era.clone(), cfg.telphin.clone())
             .await;
         engine.spawn_housekeeping();
+        engine.spawn_team_refresh();
         Ok(engine)
     }
 
@@ -374,6 +379,7 @@ impl Engine {
             listener_urls,
             missed: *lock(&self.inner.missed),
             extension,
+            team: lock(&self.inner.team).clone(),
         }
     }
 

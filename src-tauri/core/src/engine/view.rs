@@ -116,6 +116,8 @@ pub struct Snapshot {
     pub missed: u32,
     /// The agent's own extension number (for "parked by me").
     pub extension: Option<String>,
+    /// The supervisor's team view, once refreshed.
+    pub team: Option<super::team::TeamView>,
 }
 
 /// Events pushed to the UI.
@@ -136,6 +138,7 @@ pub enum UiEvent {
     Dial(String),
     HistoryChanged,
     Missed(u32),
+    Team(super::team::TeamView),
 }
 
 /// Convert a JSON value from the UI into a TOML value; `None` for null.
