@@ -157,14 +157,18 @@ impl ListenerHandle {
     pub fn replay_future(
         &self,
         id: u64,
-    ) -> impl std::future::Future<Output = Result<InspectorEntry, ReplayError>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<InspectorEntry, ReplayError>> + Send + 'static
+    {
         let shared = self.shared.clone();
         let stopped = *self.shutdown.borrow();
         async move {
             if stopped {
                 return Err(ReplayError::Stopped);
             }
-            let mut req = shared.inspector.request(id).ok_or(ReplayError::NotFound(id))?;
+            let mut req = shared
+                .inspector
+                .request(id)
+                .ok_or(ReplayError::NotFound(id))?;
             req.received_ms = chrono::Utc::now().timestamp_millis();
             Ok(process(&shared, req, Some(id)).await)
         }
