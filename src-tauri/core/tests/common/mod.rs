@@ -3,11 +3,13 @@
 //! - [`proxy`]: a fault-injecting TCP proxy on loopback (latency, stall, drop, refuse, reject);
 //! - [`era`]: an Era "panel" under test (session + history store on a temp file) against the
 //!   simulator, with the end-state checks every fault scenario ends with;
+//! - [`listener`]: a webhook listener in front of the real history store, raw HTTP helpers;
 //! - [`knobs`]: short/long versions chosen by environment variables;
 //! - [`rss`]: resident memory of this process.
 #![allow(dead_code)]
 
 pub mod era;
+pub mod listener;
 pub mod proxy;
 
 /// Short versions by default; `CTI_LONG=1` (or a specific variable) selects the long ones.
