@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::table::{fmt_ms, fmt_rate, Row, Verdict};
+use crate::table::{fmt_ms, group_thousands, Row, Verdict};
 use crate::Section;
 
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct HistoryOptions {
 impl Default for HistoryOptions {
     fn default() -> Self {
         HistoryOptions {
-            calls: 1_000_000,
+            calls: 200_000,
             single: 2_000,
             lookups: 2_000,
             searches: 500,
@@ -98,7 +98,7 @@ pub fn parse(output: &str) -> HistoryNumbers {
 pub fn rows(n: &HistoryNumbers) -> Vec<Row> {
     let calls = n
         .calls
-        .map(|c| crate::table::group_thousands(c as u64))
+        .map(|c| group_thousands(c as u64))
         .unwrap_or_else(|| "?".into());
     let missing = |metric: &str, target: &str| {
         Row::not_measured(
@@ -111,9 +111,11 @@ pub fn rows(n: &HistoryNumbers) -> Vec<Row> {
     out.push(match n.rows_per_sec {
         Some(r) => Row::new(format!("History bulk import, {calls} calls"))
             .ours(format!(
-                "{} rows ({} events/s)",
-                fmt_rate(r),
-                n.events_per_sec.map(fmt_rate).unwrap_or_else(|| "?".into())
+                "{} rows/s ({} events/s)",
+                group_thousands(r.round() as u64),
+                n.events_per_sec
+                    .map(|e| group_thousands(e.round() as u64))
+                    .unwrap_or_else(|| "?".into())
             ))
             .target("≥ 200,000 rows/s")
             .verdict(Verdict::of(r >= 200_000.0)),
@@ -148,17 +150,22 @@ pub fn rows(n: &HistoryNumbers) -> Vec<Row> {
         "≤ 50 ms",
         50.0,
     ));
-    out.push(ms_row(
-        format!(
-            "History quick_check at open ({calls} calls{})",
-            n.file_mib
-                .map(|m| format!(", {m:.0} MiB"))
-                .unwrap_or_default()
-        ),
-        n.quick_check_ms,
-        "≤ 200 ms or in background",
-        200.0,
-    ));
+    let metric = format!(
+        "History quick_check at open ({calls} calls{})",
+        n.file_mib
+            .map(|m| format!(", {m:.0} MiB"))
+            .unwrap_or_default()
+    );
+    let target = "≤ 200 ms, or in the background";
+    out.push(match n.quick_check_ms {
+        // The store checks files above 64 MiB in the background after opening
+        // (`history.background_check_above_bytes`), so a slow check delays nothing.
+        Some(v) if v > 200.0 && n.file_mib.is_some_and(|m| m > 64.0) => Row::new(metric)
+            .ours(format!("{} (in the background: file > 64 MiB)", fmt_ms(v)))
+            .target(target)
+            .verdict(Verdict::Pass),
+        v => ms_row(metric, v, target, 200.0),
+    });
     out
 }
 
@@ -270,11 +277,19 @@ settings: WAL, synchronous=FULL, one writer thread (group commit), pooled reader
         let rows = rows(&n);
         assert_eq!(rows.len(), 5);
         assert_eq!(rows[0].verdict, Verdict::Pass);
-        assert!(rows[0].ours.starts_with("300,000/s rows"));
+        assert!(rows[0].ours.starts_with("300,000 rows/s (61,111 events/s)"));
         assert_eq!(rows[1].verdict, Verdict::Pass);
         assert_eq!(rows[2].ours, "0.900 ms");
-        assert_eq!(rows[4].verdict, Verdict::Fail, "250 ms > 200 ms");
+        // 250 ms > 200 ms, but an 812 MiB file is checked in the background.
+        assert_eq!(rows[4].verdict, Verdict::Pass);
+        assert!(rows[4].ours.contains("background"));
         assert!(rows[4].metric.contains("812 MiB"));
+        let small = HistoryNumbers {
+            quick_check_ms: Some(250.0),
+            file_mib: Some(20.0),
+            ..n
+        };
+        assert_eq!(super::rows(&small)[4].verdict, Verdict::Fail);
     }
 
     #[test]

@@ -34,10 +34,12 @@ COMMANDS
   size       .deb and release binary size
   history    the history store benchmark (cti-core's history_bench example)
   soak       RSS growth of the headless demo over --minutes
+  build-apps build the panel (release + .deb) and the empty Tauri app with the Tauri CLI (slow)
   serve-listener --port P --token T [--history FILE]   (internal: our listener as a server)
 
 OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --quick                 small sizes everywhere (a smoke run of a few minutes)
+  --build-apps            (all) build the release apps first, so memory/startup/size run
   --rate N                CI fixed rate, req/s [1000]
   --secs S                CI seconds per round [30]
   --rounds N              CI and ingest rounds, servers alternating [3]
@@ -56,7 +58,7 @@ OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --startup-runs N        launches per startup measurement [10]
   --ready-marker TEXT     app output that means call-ready [call-ready]
   --minutes N             soak length [30]
-  --history-calls N       history benchmark size [1000000]
+  --history-calls N       history benchmark size [200000; the issue's size is 1000000]
   --history-single N      single-commit samples [2000]
   --root DIR              repository root [the one this binary was built from]
   --no-write              do not update BENCHMARKS.md
@@ -257,7 +259,14 @@ fn run() -> Result<(), String> {
         "size" => vec![app::size(&root)],
         "history" => vec![history::run(&root, &opts.history)],
         "soak" => vec![app::soak(&root, opts.app.soak_minutes)],
+        "build-apps" => {
+            app::build_apps(&root)?;
+            return Ok(());
+        }
         "all" => {
+            if args.flag("--build-apps") {
+                app::build_apps(&root)?;
+            }
             let mut v = Vec::new();
             eprintln!("cti-bench: 1/7 Call Interactive latency");
             v.push(ci::run_ci(&paths, &opts.ci));
