@@ -56,7 +56,7 @@ OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --replays N             frame → emit replays of the captured frames [200]
   --idle-secs S           idle time before the memory reading [60]
   --startup-runs N        launches per startup measurement [10]
-  --ready-marker TEXT     app output that means call-ready [call-ready]
+  --ready-marker TEXT     app output that means call-ready [the Era connected UI event]
   --minutes N             soak length [30]
   --history-calls N       history benchmark size [200000; the issue's size is 1000000]
   --history-single N      single-commit samples [2000]
