@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the end-to-end tests: Xvfb display, a D-Bus session, tauri-driver (which starts
-# WebKitWebDriver), then node's test runner over tests/e2e/*.test.mjs.
+# WebKitWebDriver), then node's test runner over tests/e2e/*.test.mjs (or the files given:
+# `bash tests/e2e/run.sh tests/e2e/parking.test.mjs`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -12,6 +13,7 @@ export XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" XDG_CACHE_HOME=
 export CTI_PANEL_PROVISIONING="$work/provisioning.toml"
 export CTI_PANEL_SECRETS__BACKEND=file
 mkdir -p target/e2e-screenshots
+files="${*:-tests/e2e/*.test.mjs}"
 
 display=:${CTI_E2E_DISPLAY:-99}
 Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
@@ -28,7 +30,7 @@ dbus-run-session -- bash -c '
   driver=$!
   for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
   status=0
-  node --test --test-concurrency=1 tests/e2e/*.test.mjs || status=$?
+  node --test --test-concurrency=1 '"$files"' || status=$?
   kill $driver 2>/dev/null || true
   if [ $status -ne 0 ]; then echo "--- tauri-driver log ---"; tail -50 "'"$work"'/tauri-driver.log"; fi
   echo "e2e: node exited $status"; echo $status > "'"$work"'/status"

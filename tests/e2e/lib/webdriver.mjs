@@ -85,6 +85,28 @@ export class Session {
     return this.cmd('POST', '/execute/sync', { script, args });
   }
 
+  /** Run an async script: it gets a `done` callback as its last argument. */
+  executeAsync(script, args = []) {
+    return this.cmd('POST', '/execute/async', { script, args });
+  }
+
+  /** Wait until `fn` (run in the page, returning a value) returns something truthy; returns it. */
+  async waitForScript(script, args = [], { timeout = 15000, what = script } = {}) {
+    const end = Date.now() + timeout;
+    let last;
+    while (Date.now() < end) {
+      try {
+        const v = await this.execute(script, args);
+        if (v) return v;
+        last = v;
+      } catch (e) {
+        last = e.message;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new WebDriverError(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+  }
+
   /** Screenshot of the X display the window is on (WebKitWebDriver's own screenshot hangs
    * under Xvfb without compositing, so the display is captured with ImageMagick's `import`). */
   async screenshot(file) {
@@ -117,6 +139,9 @@ export class Element {
   }
   type(text) {
     return this.s.cmd('POST', `/element/${this.id}/value`, { text });
+  }
+  displayed() {
+    return this.s.cmd('GET', `/element/${this.id}/displayed`);
   }
   clear() {
     return this.s.cmd('POST', `/element/${this.id}/clear`, {});

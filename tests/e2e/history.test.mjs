@@ -1,0 +1,44 @@
+// History: a missed call appears (with the badge), search finds it by number, notes can be
+// added, opening the missed view clears the badge, CSV export shows where it wrote.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch } from './lib/app.mjs';
+import { demoCall, openTab, ready, shot, uniqueNumber } from './lib/panel.mjs';
+
+test('a missed call appears in history and search finds it by number', async () => {
+  const { session } = await launch({ config: '[ui]\nlanguage = "en"\ntheme = "light"\n' });
+  try {
+    await ready(session);
+    const from = uniqueNumber();
+    await demoCall(session, 'missed', from);
+    await session.waitFor('[data-testid="badge-history"]', { timeout: 40000 });
+
+    await openTab(session, 'history');
+    const search = await session.waitFor('[data-testid="history-search"]');
+    await search.type(from.slice(2)); // a part of the number, without the country code
+    const row = `[data-testid="history-row"][data-number="${from}"]`;
+    await session.waitFor(row, { timeout: 40000 });
+    const rows = await session.findAll('[data-testid="history-row"]');
+    assert.equal(rows.length, 1, 'the search finds exactly that call');
+    await session.waitForText(row, 'Missed', 20000);
+
+    await (await session.find(row)).click();
+    await session.waitFor('[data-testid="call-details"]');
+    await (await session.waitFor('[data-testid="note-input"]')).type('Call back after 15:00');
+    await (await session.find('[data-testid="note-add"]')).click();
+    await session.waitForText('[data-testid="notes"]', 'Call back after 15:00', 20000);
+    await shot(session, 'history-search');
+
+    await (await session.find('[data-testid="history-missed-only"]')).click();
+    await session.waitForScript('return !document.querySelector(\'[data-testid="badge-history"]\')', [], {
+      timeout: 20000,
+      what: 'missed badge cleared',
+    });
+
+    await (await session.find('[data-testid="history-export"]')).click();
+    const path = await session.waitFor('[data-testid="history-exported"]', { timeout: 20000 });
+    assert.match(await path.text(), /cti-history-.*\.csv$/);
+  } finally {
+    await session.quit();
+  }
+});
