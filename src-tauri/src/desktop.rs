@@ -86,6 +86,9 @@ impl<R: Runtime> LateSink<R> {
 impl<R: Runtime> UiSink for LateSink<R> {
     fn emit(&self, event: &UiEvent) {
         self.update_tray(event);
+        if let (UiEvent::Settings(s), Some(app)) = (event, self.app.get()) {
+            apply_desktop_settings(app, &s.ui);
+        }
         match self.app.get() {
             Some(app) => {
                 if let Err(e) = app.emit(UI_EVENT, event) {
@@ -161,6 +164,70 @@ pub fn open_links<R: Runtime>(app: &AppHandle<R>, args: &[String]) {
                 }
                 Err(e) => tracing::warn!(error = %e, "ignored link"),
             }
+        }
+    }
+}
+
+/// Register the global shortcuts and sync autostart with the settings. Safe to call again after
+/// a settings change; failures (a shortcut taken by another app, no autostart support) are
+/// logged, never fatal.
+pub fn apply_desktop_settings<R: Runtime>(app: &AppHandle<R>, ui: &cti_core::config::UiConfig) {
+    use tauri_plugin_autostart::ManagerExt as _;
+    use tauri_plugin_global_shortcut::{GlobalShortcutExt, ShortcutState};
+
+    if let Some(gs) = app.try_state::<tauri_plugin_global_shortcut::GlobalShortcut<R>>() {
+        let _ = gs.unregister_all();
+        let bindings = [
+            (
+                ui.shortcut_answer.clone(),
+                cti_core::engine::Shortcut::Answer,
+            ),
+            (
+                ui.shortcut_hangup.clone(),
+                cti_core::engine::Shortcut::Hangup,
+            ),
+            (ui.shortcut_dial.clone(), cti_core::engine::Shortcut::Dial),
+        ];
+        for (keys, which) in bindings {
+            if keys.trim().is_empty() {
+                continue;
+            }
+            let r = app
+                .global_shortcut()
+                .on_shortcut(keys.as_str(), move |app, _s, event| {
+                    if event.state != ShortcutState::Pressed {
+                        return;
+                    }
+                    if which == cti_core::engine::Shortcut::Dial {
+                        show_main(app);
+                    }
+                    if let Some(engine) = app.try_state::<Engine>() {
+                        let engine = engine.inner().clone();
+                        tauri::async_runtime::spawn(async move {
+                            if let Err(e) = engine.shortcut(which).await {
+                                tracing::warn!(error = %e, ?which, "shortcut action failed");
+                            }
+                        });
+                    }
+                });
+            if let Err(e) = r {
+                tracing::warn!(error = %e, keys = %keys, "global shortcut not registered");
+            }
+        }
+    }
+    if app
+        .try_state::<tauri_plugin_autostart::AutoLaunchManager>()
+        .is_some()
+    {
+        let al = app.autolaunch();
+        let on = al.is_enabled().unwrap_or(false);
+        let r = match (ui.autostart, on) {
+            (true, false) => al.enable(),
+            (false, true) => al.disable(),
+            _ => Ok(()),
+        };
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "autostart not changed");
         }
     }
 }

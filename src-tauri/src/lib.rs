@@ -65,6 +65,9 @@ pub fn run_app<R: Runtime>(
                 tracing::warn!(error = %e, "no tray icon");
             }
             desktop::open_links(app.handle(), &links);
+            if let Some(engine) = tauri::Manager::try_state::<Engine>(app) {
+                desktop::apply_desktop_settings(app.handle(), &engine.config().ui);
+            }
             Ok(())
         })
 }
@@ -141,7 +144,12 @@ pub fn main_entry() -> i32 {
             desktop::open_links(app, &argv);
             desktop::show_main(app);
         }))
-        .plugin(tauri_plugin_deep_link::init());
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_global_shortcut::Builder::new().build())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ));
     let demo = DemoControl::new(&running);
     let app = match run_app(builder, engine.clone(), sink, demo, links).build(context()) {
         Ok(app) => app,

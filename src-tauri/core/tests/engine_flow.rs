@@ -454,3 +454,51 @@ async fn supervisor_team_view_shows_two_extensions_and_picks_up() {
         w.call(&live.id).unwrap().legs
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_shortcuts_answer_and_hang_up_the_right_call() {
+    let s = setup().await;
+    assert_eq!(
+        s.engine
+            .shortcut(cti_core::engine::Shortcut::Answer)
+            .await
+            .unwrap(),
+        None,
+        "nothing rings"
+    );
+    let id = ring_agent(&s.sim, "+79163332211", MemberResponse::NoAnswer, 60_000);
+    wait(&s.engine, "ringing card with a control ref", |e| {
+        e.snapshot().calls.iter().any(|c| {
+            c.from.number.ends_with("9163332211")
+                && c.refs.iter().any(|r| r.source == cti_core::Source::Era)
+        })
+    })
+    .await;
+    let key = s
+        .engine
+        .shortcut(cti_core::engine::Shortcut::Answer)
+        .await
+        .unwrap()
+        .expect("answered a call");
+    wait(&s.engine, "answered", |e| {
+        e.snapshot()
+            .calls
+            .iter()
+            .any(|c| c.key == key && c.answered_ms.is_some())
+    })
+    .await;
+    assert_eq!(
+        s.engine
+            .shortcut(cti_core::engine::Shortcut::Hangup)
+            .await
+            .unwrap(),
+        Some(key)
+    );
+    for _ in 0..100 {
+        if s.sim.world().call(&id).unwrap().ended_ms.is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the call did not end");
+}

@@ -268,3 +268,56 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.to_string()))
     }
 }
+
+/// What a global shortcut asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortcut {
+    /// Answer the newest ringing incoming call.
+    Answer,
+    /// Hang up the newest active (or held, or ringing) call.
+    Hangup,
+    /// Focus the dial box.
+    Dial,
+}
+
+impl Engine {
+    /// Handle a global shortcut. Returns the board key acted on, if any.
+    pub async fn shortcut(&self, which: Shortcut) -> Result<Option<String>, EngineError> {
+        use super::board::CallPhase;
+        let calls = lock(&self.inner.board).calls();
+        let controllable = |c: &&super::board::CallView| {
+            c.refs
+                .iter()
+                .any(|r| matches!(r.source, Source::Era | Source::Telphin))
+        };
+        let target = match which {
+            Shortcut::Dial => {
+                self.emit(UiEvent::Dial(String::new()));
+                return Ok(None);
+            }
+            Shortcut::Answer => calls.iter().rev().filter(controllable).find(|c| {
+                c.phase == CallPhase::Ringing && c.direction == crate::model::Direction::Inbound
+            }),
+            Shortcut::Hangup => calls
+                .iter()
+                .rev()
+                .filter(controllable)
+                .find(|c| matches!(c.phase, CallPhase::Active | CallPhase::Held))
+                .or_else(|| {
+                    calls
+                        .iter()
+                        .rev()
+                        .filter(controllable)
+                        .find(|c| c.phase == CallPhase::Ringing)
+                }),
+        };
+        let Some(call) = target else { return Ok(None) };
+        let action = if which == Shortcut::Answer {
+            CallAction::Answer
+        } else {
+            CallAction::Hangup
+        };
+        self.call_action(&call.key, action).await?;
+        Ok(Some(call.key.clone()))
+    }
+}

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tokio::task::JoinHandle;
 
-pub use actions::{CallAction, IvrCommand};
+pub use actions::{CallAction, IvrCommand, Shortcut};
 pub use sink::EngineSink;
 pub use team::{TeamAction, TeamView};
 pub use view::{
