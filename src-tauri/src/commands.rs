@@ -1,7 +1,8 @@
 //! Tauri commands: one-line delegations into the core engine.
 
 use cti_core::engine::{
-    AppInfo, CallAction, Engine, IvrCommand, Platform, SettingsView, Snapshot, TeamAction, TeamView,
+    AppInfo, CallAction, CallbackItem, Engine, IvrCommand, Platform, SettingsView, Snapshot,
+    TeamAction, TeamView,
 };
 use cti_core::history::{CallDetails, CallFilter, CallPage, ExportFormat, Note, PageRequest};
 use cti_core::hooks::{Action, IvrRule, IvrSettings};
@@ -238,6 +239,37 @@ pub async fn team_action(
 ) -> Result<(), UiError> {
     engine
         .team_action(&extension_id, &call_api_id, action)
+        .await
+        .map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn callbacks(engine: EngineState<'_>) -> Result<Vec<CallbackItem>, UiError> {
+    engine.callbacks().await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn claim_callback(engine: EngineState<'_>, key: String) -> Result<(), UiError> {
+    engine.claim_callback(&key).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn release_callback(engine: EngineState<'_>, key: String) -> Result<(), UiError> {
+    engine.release_callback(&key).await.map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn callback_outcome(
+    engine: EngineState<'_>,
+    key: String,
+    outcome: String,
+) -> Result<(), UiError> {
+    engine
+        .callback_outcome(&key, &outcome)
         .await
         .map_err(UiError::from)
 }

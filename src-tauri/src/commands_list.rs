@@ -28,4 +28,8 @@ pub const COMMANDS: &[&str] = &[
     "demo_call",
     "team_refresh",
     "team_action",
+    "callbacks",
+    "claim_callback",
+    "release_callback",
+    "callback_outcome",
 ];

@@ -58,6 +58,10 @@ pub fn run_app<R: Runtime>(
             commands::demo_call,
             commands::team_refresh,
             commands::team_action,
+            commands::callbacks,
+            commands::claim_callback,
+            commands::release_callback,
+            commands::callback_outcome,
         ])
         .setup(move |app| {
             sink.attach(app.handle().clone());

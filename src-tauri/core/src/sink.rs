@@ -56,11 +56,19 @@ pub enum SinkError {
     Storage(String),
     #[error("the store is shutting down")]
     Closed,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("invalid message: {0}")]
+    Invalid(String),
 }
 
 impl Coded for SinkError {
     fn code(&self) -> Code {
-        Code::Storage
+        match self {
+            SinkError::Storage(_) | SinkError::Closed => Code::Storage,
+            SinkError::Unsupported(_) => Code::Unsupported,
+            SinkError::Invalid(_) => Code::InvalidInput,
+        }
     }
 }
 
@@ -72,4 +80,12 @@ pub trait EventSink: Send + Sync {
 
     /// Keep a rejected request for the inspector. Best effort; never fails the caller.
     async fn reject(&self, rejected: RejectedRequest);
+
+    /// A message from another panel of the team (callback-list claims). Sinks that do not
+    /// share a callback list refuse it.
+    async fn team_message(&self, _message: serde_json::Value) -> Result<(), SinkError> {
+        Err(SinkError::Unsupported(
+            "this panel does not share a callback list".into(),
+        ))
+    }
 }

@@ -15,4 +15,8 @@ telphin: string,
 /**
  * Call Interactive (IVR option "HTTP request").
  */
-ivr: string, health: string, };
+ivr: string, 
+/**
+ * Callback-list claims from the other panels of the team (`team.peers` of those panels).
+ */
+team: string, health: string, };

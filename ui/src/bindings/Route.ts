@@ -3,4 +3,4 @@
 /**
  * Which listener route a request went to.
  */
-export type Route = "calls" | "telphin" | "ivr" | "health" | "unknown";
+export type Route = "calls" | "telphin" | "ivr" | "team" | "health" | "unknown";

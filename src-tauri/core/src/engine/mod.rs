@@ -11,6 +11,7 @@
 
 mod actions;
 pub mod board;
+mod callbacks;
 mod ivr;
 mod platforms;
 mod queries;
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::task::JoinHandle;
 
 pub use actions::{CallAction, IvrCommand, Shortcut};
+pub use callbacks::{CallbackItem, TeamMessage};
 pub use sink::EngineSink;
 pub use team::{TeamAction, TeamView};
 pub use view::{
@@ -140,6 +142,7 @@ pub(crate) struct Inner {
     pub(crate) connections: Mutex<Vec<ConnectionView>>,
     pub(crate) missed: Mutex<u32>,
     pub(crate) team: Mutex<Option<team::TeamView>>,
+    pub(crate) claims: callbacks::ClaimStore,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -240,6 +243,7 @@ impl Engine {
             data_dir.join(crate::history::DEFAULT_FILE_NAME),
             &loaded.config.history,
         )?;
+        let claims = callbacks::ClaimStore::open(&data_dir.join("team.db"))?;
 
         let inner = Arc::new(Inner {
             loaded: RwLock::new(loaded),
@@ -254,6 +258,7 @@ impl Engine {
             connections: Mutex::new(Vec::new()),
             missed: Mutex::new(0),
             team: Mutex::new(None),
+            claims,
             tasks: Mutex::new(Vec::new()),
         });
         let engine = Engine { inner };

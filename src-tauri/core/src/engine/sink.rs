@@ -18,8 +18,17 @@ impl EventSink for EngineSink {
         self.0.apply_events(&events);
         if accepted.stored > 0 {
             self.0.emit(UiEvent::HistoryChanged);
+            let engine = self.0.clone();
+            tokio::spawn(async move { engine.callbacks_changed(&events).await });
         }
         Ok(accepted)
+    }
+
+    async fn team_message(&self, message: serde_json::Value) -> Result<(), SinkError> {
+        self.0
+            .team_message(message)
+            .await
+            .map_err(|e| SinkError::Invalid(e.to_string()))
     }
 
     async fn reject(&self, rejected: RejectedRequest) {

@@ -139,6 +139,7 @@ pub enum UiEvent {
     HistoryChanged,
     Missed(u32),
     Team(super::team::TeamView),
+    Callbacks(Vec<super::callbacks::CallbackItem>),
 }
 
 /// Convert a JSON value from the UI into a TOML value; `None` for null.

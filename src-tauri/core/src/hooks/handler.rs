@@ -60,6 +60,7 @@ impl Shared {
             (true, "calls") => Route::Calls,
             (true, "telphin") => Route::Telphin,
             (true, "ivr") => Route::Ivr,
+            (true, "team") => Route::Team,
             _ => Route::Unknown,
         }
     }
@@ -180,7 +181,7 @@ async fn reply_for(shared: &Arc<Shared>, req: &IncomingRequest, replay: bool) ->
     let method_ok = match req.route {
         Route::Unknown => return Reply::not_found(),
         Route::Health => req.method == "GET",
-        Route::Calls => req.method == "POST",
+        Route::Calls | Route::Team => req.method == "POST",
         Route::Telphin | Route::Ivr => req.method == "GET" || req.method == "POST",
     };
     if !method_ok {
@@ -230,6 +231,14 @@ async fn reply_for(shared: &Arc<Shared>, req: &IncomingRequest, replay: bool) ->
         Route::Ivr => match CallInteractiveRequest::from_params(&params_of(req)) {
             Ok(request) => call_interactive(shared, req, request, replay).await,
             Err(e) => Reply::error(400, e.to_string()),
+        },
+        Route::Team => match serde_json::from_slice::<serde_json::Value>(req.body_bytes()) {
+            Ok(v) if v.is_object() => match shared.sink.team_message(v).await {
+                Ok(()) => Reply::ok("team message applied".to_string()),
+                Err(e) => Reply::error(400, e.to_string()),
+            },
+            Ok(_) => Reply::error(400, "a team message is a JSON object".to_string()),
+            Err(e) => Reply::error(400, format!("invalid JSON: {e}")),
         },
         Route::Unknown => Reply::not_found(),
     }

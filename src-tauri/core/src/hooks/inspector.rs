@@ -25,6 +25,8 @@ pub enum Route {
     Telphin,
     /// `GET|POST /hooks/{token}/ivr`: Call Interactive.
     Ivr,
+    /// `POST /hooks/{token}/team`: callback-list claims from the other panels of the team.
+    Team,
     /// `GET /health`.
     Health,
     /// Anything else, including a wrong token.
@@ -37,6 +39,7 @@ impl Route {
             Route::Calls => "calls",
             Route::Telphin => "telphin",
             Route::Ivr => "ivr",
+            Route::Team => "team",
             Route::Health => "health",
             Route::Unknown => "unknown",
         }

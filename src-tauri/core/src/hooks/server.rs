@@ -47,6 +47,8 @@ pub struct ListenerUrls {
     pub telphin: String,
     /// Call Interactive (IVR option "HTTP request").
     pub ivr: String,
+    /// Callback-list claims from the other panels of the team (`team.peers` of those panels).
+    pub team: String,
     pub health: String,
 }
 
@@ -123,6 +125,7 @@ impl ListenerHandle {
             calls: format!("{base}/hooks/{t}/calls"),
             telphin: format!("{base}/hooks/{t}/telphin"),
             ivr: format!("{base}/hooks/{t}/ivr"),
+            team: format!("{base}/hooks/{t}/team"),
             health: format!("{base}/health"),
         }
     }
@@ -216,6 +219,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/hooks/{token}/calls", any(handle))
         .route("/hooks/{token}/telphin", any(handle))
         .route("/hooks/{token}/ivr", any(handle))
+        .route("/hooks/{token}/team", any(handle))
         .fallback(handle)
         .with_state(shared)
 }
