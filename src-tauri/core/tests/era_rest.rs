@@ -11,9 +11,14 @@ use cti_sim::world::CallState;
 use era_support::*;
 
 fn rest(sim: &cti_sim::Sim, token: &str, participation: bool) -> EraRest {
+    rest_with_timeout(sim, token, participation, 5_000)
+}
+
+/// A client whose requests time out after `ms` (generous by default: CI machines are slow).
+fn rest_with_timeout(sim: &cti_sim::Sim, token: &str, participation: bool, ms: u64) -> EraRest {
     let cfg = EraConfig {
         rest_participation: participation,
-        rest_timeout_ms: 400,
+        rest_timeout_ms: ms,
         ..EraConfig::for_server(sim.base_url(), "101", token)
     };
     EraRest::new(&cfg).expect("rest client")
@@ -126,7 +131,8 @@ async fn error_bodies_become_typed_errors() {
     }
     sim.faults().set_rest_status(0);
     sim.faults().set_rest_delay_ms(1_500);
-    match r.list_calls().await {
+    let quick = rest_with_timeout(&sim, "era-user-101", true, 400);
+    match quick.list_calls().await {
         Err(EraError::Timeout { ms: 400, .. }) => {}
         other => panic!("{other:?}"),
     }
