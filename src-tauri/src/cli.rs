@@ -30,6 +30,15 @@ pub enum Command {
         #[command(subcommand)]
         command: HistoryCommand,
     },
+    /// Check this installation: platforms reached and signed in to, listener, secret storage,
+    /// notifications. Exit code 0 when every check passed.
+    SelfTest,
+    /// Write a support bundle (.tar.gz): logs, configuration without secrets, versions, self-test.
+    SupportBundle {
+        /// Output file or folder (default: the Downloads folder).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -273,3 +273,23 @@ pub async fn callback_outcome(
         .await
         .map_err(UiError::from)
 }
+
+#[tauri::command]
+#[instrument(skip(engine))]
+pub async fn self_test(
+    engine: EngineState<'_>,
+) -> Result<cti_core::support::SelfTestReport, UiError> {
+    let extra = vec![crate::admin::notifications_item(&engine.config())];
+    Ok(engine.self_test(extra).await)
+}
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn support_bundle(engine: EngineState<'_>) -> Result<String, UiError> {
+    let extra = vec![crate::admin::notifications_item(&engine.config())];
+    engine
+        .support_bundle(None, extra)
+        .await
+        .map(|p| p.display().to_string())
+        .map_err(UiError::from)
+}

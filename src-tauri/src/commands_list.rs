@@ -32,4 +32,6 @@ pub const COMMANDS: &[&str] = &[
     "claim_callback",
     "release_callback",
     "callback_outcome",
+    "self_test",
+    "support_bundle",
 ];

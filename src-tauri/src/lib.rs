@@ -1,6 +1,7 @@
 //! The Tauri shell of the CTI panel: window, commands, events, tray, notifications, deep links.
 //! Everything else lives in `cti-core`.
 
+mod admin;
 pub mod cli;
 mod commands;
 pub mod commands_list;
@@ -62,6 +63,8 @@ pub fn run_app<R: Runtime>(
             commands::claim_callback,
             commands::release_callback,
             commands::callback_outcome,
+            commands::self_test,
+            commands::support_bundle,
         ])
         .setup(move |app| {
             sink.attach(app.handle().clone());
@@ -114,6 +117,15 @@ pub fn main_entry() -> i32 {
         }
     };
 
+    match &cli.command {
+        Some(cli::Command::SelfTest) => {
+            return runtime.block_on(admin::self_test(cli.config.as_deref()));
+        }
+        Some(cli::Command::SupportBundle { out }) => {
+            return runtime.block_on(admin::support_bundle(cli.config.as_deref(), out.as_deref()));
+        }
+        _ => {}
+    }
     if let Some(cli::Command::History { command }) = cli.command {
         return match command {
             cli::HistoryCommand::Export { format, out } => {

@@ -15,6 +15,7 @@ pub mod model;
 pub mod provider;
 pub mod secrets;
 pub mod sink;
+pub mod support;
 pub mod telphin;
 
 pub use error::{Code, Coded, UiError};

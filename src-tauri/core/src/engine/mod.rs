@@ -10,6 +10,7 @@
 //! ```
 
 mod actions;
+mod admin;
 pub mod board;
 mod callbacks;
 mod ivr;

@@ -311,14 +311,16 @@ async fn check_era(cfg: &EraConfig, limit: Duration) -> SelfTestItem {
         limit,
         state.wait_for(|s| !matches!(s, ConnectionState::Connecting { .. })),
     )
-    .await;
+    .await
+    // Take the state out of the watch guard now: the guard must not live across an await.
+    .map(|r| r.map(|s| s.clone()));
     let item = match settled {
         Err(_) => SelfTestItem::fail(
             ERA,
             format!("no answer from {where_} within {} s", limit.as_secs()),
         ),
         Ok(Err(_)) => SelfTestItem::fail(ERA, "the session stopped unexpectedly"),
-        Ok(Ok(s)) => match &*s {
+        Ok(Ok(s)) => match &s {
             ConnectionState::Connected { .. } => SelfTestItem::pass(
                 ERA,
                 format!("connected to {where_}, signed in and subscribed to call events"),
