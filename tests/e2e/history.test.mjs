@@ -1,5 +1,6 @@
 // History: a missed call appears (with the badge), search finds it by number, notes can be
-// added, opening the missed view clears the badge, CSV export shows where it wrote.
+// added, opening the missed view clears the badge, CSV export shows where it wrote; the missed
+// number waits in the team's callback list, is claimed and closed with an outcome.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch } from './lib/app.mjs';
@@ -38,6 +39,22 @@ test('a missed call appears in history and search finds it by number', async () 
     await (await session.find('[data-testid="history-export"]')).click();
     const path = await session.waitFor('[data-testid="history-exported"]', { timeout: 20000 });
     assert.match(await path.text(), /cti-history-.*\.csv$/);
+
+    // The team's callback list: the missed number is waiting; claim it, then close it with an outcome.
+    await (await session.find('[data-testid="history-sub-callbacks"]')).click();
+    const item = `[data-testid="callback-item"][data-number="${from}"]`;
+    await session.waitFor(`${item}[data-state="open"]`, { timeout: 20000 });
+    await (await session.find(`${item} [data-testid="callback-claim"]`)).click();
+    await session.waitFor(`${item}[data-state="claimed_by_me"]`, { timeout: 20000 });
+    assert.match(await (await session.find(`${item} [data-testid="callback-state"]`)).text(), /claimed by 101/);
+    await (await session.find(`${item} [data-testid="callback-outcome"]`)).type('Order placed');
+    await (await session.find(`${item} [data-testid="callback-outcome-save"]`)).click();
+    await session.waitForScript(
+      `return !document.querySelector('${item}') || document.querySelector('${item}').dataset.state === 'closed'`,
+      [],
+      { timeout: 20000, what: 'callback closed' },
+    );
+    await shot(session, 'history-callbacks');
   } finally {
     await session.quit();
   }

@@ -18,7 +18,9 @@ files="${*:-tests/e2e/*.test.mjs}"
 display=:${CTI_E2E_DISPLAY:-99}
 Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb=$!
-trap 'kill $xvfb 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true' EXIT
+# The app's and the drivers' output is kept in target/e2e-logs for a failed run's diagnosis.
+mkdir -p target/e2e-logs
+trap 'cp "$work/tauri-driver.log" target/e2e-logs/ 2>/dev/null || true; kill $xvfb 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true' EXIT
 export DISPLAY=$display
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 

@@ -120,3 +120,14 @@ describe('call timers', () => {
     expect(callTimer(call({ phase: 'ended', ended_ms: T0 + 8_000 }), T0 + 99_000)).toEqual({ kind: 'ended', ms: 8_000 });
   });
 });
+
+describe('display names', async () => {
+  const { displayName } = await import('./calls');
+  it('hides a name that only repeats the number', () => {
+    expect(displayName({ number: '+79045553311', name: '+79045553311' })).toBe('');
+    expect(displayName({ number: '+79045553311', name: '7 (904) 555-33-11' })).toBe('');
+    expect(displayName({ number: '+79045553311', name: 'Иван' })).toBe('Иван');
+    expect(displayName({ number: '101', name: null })).toBe('');
+    expect(displayName(null)).toBe('');
+  });
+});

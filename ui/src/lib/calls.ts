@@ -107,6 +107,14 @@ export function remoteParty(call: CallView, extension: string | null): Party {
   }
 }
 
+/** A party's name worth showing: not empty and not just its number again. */
+export function displayName(p: Party | null | undefined): string {
+  const name = p?.name?.trim() ?? '';
+  if (!name) return '';
+  const digits = (x: string) => x.replace(/\D/g, '');
+  return /^[\d\s+()-]+$/.test(name) && digits(name) === digits(p?.number ?? '') ? '' : name;
+}
+
 /** The actions a card offers now, in display order. */
 export function cardActions(
   call: CallView,

@@ -5,6 +5,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { Action } from '../bindings/Action';
 import type { AppInfo } from '../bindings/AppInfo';
 import type { CallAction } from '../bindings/CallAction';
+import type { CallbackItem } from '../bindings/CallbackItem';
 import type { CallDetails } from '../bindings/CallDetails';
 import type { CallFilter } from '../bindings/CallFilter';
 import type { CallPage } from '../bindings/CallPage';
@@ -18,6 +19,7 @@ import type { Note } from '../bindings/Note';
 import type { PageRequest } from '../bindings/PageRequest';
 import type { Platform } from '../bindings/Platform';
 import type { RejectedEntry } from '../bindings/RejectedEntry';
+import type { SelfTestReport } from '../bindings/SelfTestReport';
 import type { SettingsView } from '../bindings/SettingsView';
 import type { TeamAction } from '../bindings/TeamAction';
 import type { TeamView } from '../bindings/TeamView';
@@ -96,6 +98,14 @@ export const api = {
   setIvrRules: (settings: IvrSettings) => call<IvrSettings>('set_ivr_rules', { settings }),
   previewRuleXml: (rule: IvrRule) => call<string>('preview_rule_xml', { rule }),
   validateReplyXml: (xml: string) => call<Action[]>('validate_reply_xml', { xml }),
+
+  callbacks: () => call<CallbackItem[]>('callbacks'),
+  claimCallback: (key: string) => call<void>('claim_callback', { key }),
+  releaseCallback: (key: string) => call<void>('release_callback', { key }),
+  callbackOutcome: (key: string, outcome: string) => call<void>('callback_outcome', { key, outcome }),
+
+  selfTest: () => call<SelfTestReport>('self_test'),
+  supportBundle: () => call<string>('support_bundle'),
 
   teamRefresh: () => call<TeamView>('team_refresh'),
   teamAction: (extensionId: string, callApiId: string, action: TeamAction) =>

@@ -172,3 +172,23 @@ describe('views by role', async () => {
     expect(tabsFor('supervisor')).toContain('team');
   });
 });
+
+describe('callback list', async () => {
+  const { callbackState, openCount, sortCallbacks } = await import('./callbacks');
+  const item = (over = {}) => ({
+    number: '+79165550001', key: '79165550001', name: null, last_missed_ms: 10, missed_count: 1, last_call_id: 7,
+    claimed_by: null, claimed_ms: null, outcome: null, closed: null, ...over,
+  });
+  it('tells open, mine, someone else\'s and closed items apart', () => {
+    expect(callbackState(item(), '101')).toBe('open');
+    expect(callbackState(item({ claimed_by: '101' }), '101')).toBe('claimed_by_me');
+    expect(callbackState(item({ claimed_by: '102' }), '101')).toBe('claimed');
+    expect(callbackState(item({ claimed_by: '101', closed: 'done' }), '101')).toBe('closed');
+  });
+  it('shows open items first, newest miss first, and counts them', () => {
+    const list = [item({ key: 'a', last_missed_ms: 1 }), item({ key: 'b', closed: 'got_through', last_missed_ms: 9 }), item({ key: 'c', last_missed_ms: 5 })];
+    expect(sortCallbacks(list).map((x) => x.key)).toEqual(['c', 'a', 'b']);
+    expect(openCount(list)).toBe(2);
+    expect(openCount(null)).toBe(0);
+  });
+});

@@ -1,5 +1,6 @@
 // The panel's live state: the engine snapshot kept current by `UiEvent`s (through the pure
 // reducer), a ticking clock for timers, toasts, dial requests and UI-only view state.
+import type { CallbackItem } from '../bindings/CallbackItem';
 import type { Role } from '../bindings/Role';
 import type { SettingsView } from '../bindings/SettingsView';
 import type { Snapshot } from '../bindings/Snapshot';
@@ -45,6 +46,8 @@ export class Panel {
   recent = $state<string[]>(recentNumbers());
   loadError = $state<string | null>(null);
   tab = $state<Tab>(loadJson<Tab>('session', 'cti.tab', 'calls'));
+  /** The team's shared callback list (missed numbers to call back); `null` until loaded. */
+  callbacks = $state.raw<CallbackItem[] | null>(null);
 
   #seq = 0;
   #toastId = 0;
@@ -78,6 +81,7 @@ export class Panel {
       mq.addEventListener?.('change', onChange);
       this.#stop.push(() => mq.removeEventListener?.('change', onChange));
     }
+    this.loadCallbacks();
     // A `tel:` link that started the app arrived before this page listened.
     try {
       const pending = await api.takePendingDial();
@@ -111,6 +115,17 @@ export class Panel {
       case 'history_changed':
         this.#historyChanged();
         break;
+      case 'callbacks':
+        this.callbacks = e.data;
+        break;
+    }
+  }
+
+  async loadCallbacks(): Promise<void> {
+    try {
+      this.callbacks = await api.callbacks();
+    } catch {
+      /* engines without the callback list: the view says it is unavailable */
     }
   }
 

@@ -6,6 +6,7 @@ let handler: ((e: UiEvent) => void) | null = null;
 const api = {
   snapshot: vi.fn(),
   takePendingDial: vi.fn(),
+  callbacks: vi.fn(),
 };
 
 vi.mock('./ipc', () => ({
@@ -26,6 +27,7 @@ describe('Panel store', () => {
     sessionStorage.clear();
     api.snapshot.mockReset();
     api.takePendingDial.mockReset().mockResolvedValue(null);
+    api.callbacks.mockReset().mockResolvedValue([]);
   });
   afterEach(() => vi.useRealTimers());
 
@@ -96,6 +98,18 @@ describe('Panel store', () => {
     expect(p.toasts.map((x) => [x.level, x.message])).toEqual([['error', 'Telphin refused']]);
     vi.advanceTimersByTime(TOAST_MS);
     expect(p.toasts).toEqual([]);
+    p.stop();
+  });
+
+  it('loads the callback list and keeps it current from events', async () => {
+    const item = { number: '+79165550001', key: '79165550001', name: null, last_missed_ms: 1, missed_count: 1, last_call_id: 7, claimed_by: null, claimed_ms: null, outcome: null, closed: null };
+    api.snapshot.mockResolvedValue(snapshot());
+    api.callbacks.mockResolvedValue([item]);
+    const p = new Panel();
+    await p.start();
+    expect(p.callbacks).toEqual([item]);
+    handler!({ type: 'callbacks', data: [{ ...item, claimed_by: '101' }] });
+    expect(p.callbacks![0].claimed_by).toBe('101');
     p.stop();
   });
 
