@@ -85,11 +85,15 @@ async fn websocket_dropped_mid_call() {
         .await;
     let before = panel.connected_since();
 
-    // The link drops mid-call; the call ends and another one starts around the drop.
+    // The link drops mid-call; while it is down the call ends and another one starts.
+    proxy.set_refuse(true);
     proxy.drop_connections();
     let t0 = Instant::now();
+    panel.wait_offline(WAIT).await;
     sim.world().hangup(&talking, "200").expect("hangup");
     let fresh = answered(&sim, "+79000000004");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.set_refuse(false);
     let took = panel.wait_reconnected(before, RECOVERY_BOUND).await;
     measure("ws_drop_mid_call", "reconnect_ms", ms(took));
     check_platform(&sim, Some(&key), true).await;
@@ -107,6 +111,31 @@ async fn websocket_dropped_mid_call() {
     let mut all = ids.clone();
     all.push(cid(&sim, &talking));
     panel.check_history(&all).await;
+}
+
+/// The call ends while the link is down, but one of its late events (`dlg_stop`, which the
+/// platform sends seconds after the end) arrives on the new link before the reconciliation's
+/// call list: the panel must still end the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "product bug: era/normalize.rs CallTracker::reconcile skips calls seen on the current connection, so a late event of an ended call keeps it alive (RELIABILITY.md, finding 5)"]
+async fn a_late_event_after_the_reconnect_does_not_keep_an_ended_call_alive() {
+    let (sim, proxy, panel, _ivr_call, key) =
+        setup_with(|s| s.era.dlg_stop_delay_ms = 1_000, |_| {}).await;
+    let talking = answered(&sim, "+79000000005");
+    panel.wait_call_state(&cid(&sim, &talking), false).await;
+    let before = panel.connected_since();
+    proxy.set_refuse(true);
+    proxy.drop_connections();
+    panel.wait_offline(WAIT).await;
+    // The end goes to nobody; its dlg_stop follows 1 s later, on the new link; the call list
+    // comes 2 s after the reconnect.
+    sim.world().hangup(&talking, "200").expect("hangup");
+    sim.faults().set_rest_delay_ms(2_000);
+    proxy.set_refuse(false);
+    panel.wait_reconnected(before, RECOVERY_BOUND).await;
+    check_platform(&sim, Some(&key), true).await;
+    panel.wait_call_state(&cid(&sim, &talking), true).await;
+    panel.check_no_duplicates();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +287,8 @@ async fn latency_500_ms_plus_minus_50() {
         Duration::from_millis(50),
     )));
     let mut cfg = client_cfg(&proxy.base_url());
-    cfg.pong_timeout_ms = 3_000;
+    // Round trips take 1-1.1 s here; the shipped deadline is 10 s.
+    cfg.pong_timeout_ms = 5_000;
     let panel = Panel::start(cfg).await;
     let took = panel.wait_connected(WAIT).await;
     measure("latency_500ms", "connect_and_subscribe_ms", ms(took));
@@ -344,7 +374,9 @@ async fn reconciliation_survives_a_dead_pooled_rest_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_slow_replies_delay_but_do_not_break_reconciliation() {
-    let (sim, proxy, panel, ivr_call, key) = setup().await;
+    // REST limit 6 s (the shipped one is 10 s): generous against a 2 s reply on a busy machine.
+    let (sim, proxy, panel, ivr_call, key) =
+        setup_with(|_| {}, |c| c.rest_timeout_ms = 6_000).await;
     let ends_offline = answered(&sim, "+79000000050");
     panel
         .wait_call_state(&cid(&sim, &ends_offline), false)
@@ -355,8 +387,8 @@ async fn rest_slow_replies_delay_but_do_not_break_reconciliation() {
     panel.wait_offline(WAIT).await;
     sim.world().hangup(&ends_offline, "200").expect("hangup");
     let starts_offline = answered(&sim, "+79000000051");
-    // REST answers slowly (within the client's 4 s limit).
-    sim.faults().set_rest_delay_ms(2_500);
+    // REST answers slowly (within the client's limit).
+    sim.faults().set_rest_delay_ms(2_000);
     proxy.set_refuse(false);
     let t0 = Instant::now();
     panel.wait_reconnected(before, RECOVERY_BOUND).await;
@@ -368,14 +400,14 @@ async fn rest_slow_replies_delay_but_do_not_break_reconciliation() {
     measure("rest_slow", "reconciled_ms", ms(t0.elapsed()));
     // Call control over slow and failing REST: a bounded, typed error, never a hang.
     let rest = panel.handle.rest().expect("rest client").clone();
-    sim.faults().set_rest_delay_ms(6_000);
+    sim.faults().set_rest_delay_ms(8_000);
     let t = Instant::now();
     let e = rest
         .hangup(&cid(&sim, &starts_offline))
         .await
         .expect_err("slower than the limit");
     assert!(matches!(e, EraError::Timeout { .. }), "{e:?}");
-    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(12), "{:?}", t.elapsed());
     sim.faults().set_rest_delay_ms(0);
     sim.faults().set_rest_status(503);
     let e = rest
@@ -488,7 +520,7 @@ async fn subscriptions_outlive(sim_max_expires: u64, client_expires: u64, scenar
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_are_renewed_before_the_platform_drops_them() {
-    subscriptions_outlive(3600, 2, "subscription_expiry").await;
+    subscriptions_outlive(3600, 3, "subscription_expiry").await;
 }
 
 /// The platform grants a shorter lifetime than asked (`max_expires_secs`, echoed in the
@@ -496,7 +528,7 @@ async fn subscriptions_are_renewed_before_the_platform_drops_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "product bug: era/link/mod.rs Link::on_result (Op::Subscribe/Op::Renew) renews at 80 % of the configured expires_secs, ignoring the granted `expires` (RELIABILITY.md, finding 1)"]
 async fn a_shorter_granted_lifetime_is_honoured() {
-    subscriptions_outlive(2, 300, "subscription_clamped").await;
+    subscriptions_outlive(3, 300, "subscription_clamped").await;
 }
 
 /// A laptop sleep or SIGSTOP of the app as the network sees it: nothing passes in either
