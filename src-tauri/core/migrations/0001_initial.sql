@@ -72,10 +72,10 @@ CREATE TABLE call_source (
     call_id        INTEGER NOT NULL REFERENCES call (id) ON DELETE CASCADE,
     control_id     TEXT,
     first_ms       INTEGER NOT NULL,
-    PRIMARY KEY (source, source_call_id)
+    -- Id first: routing looks an id up across all sources.
+    PRIMARY KEY (source_call_id, source)
 ) WITHOUT ROWID;
 CREATE INDEX call_source_call ON call_source (call_id);
-CREATE INDEX call_source_id ON call_source (source_call_id);
 CREATE INDEX call_source_control ON call_source (control_id) WHERE control_id IS NOT NULL;
 
 -- Every accepted event; (source, dedup_key) is unique, so a duplicate has no second effect.
