@@ -422,9 +422,30 @@ pub fn load_from(
     })
 }
 
+/// Keys whose values are secrets: they live in the OS keyring (see [`crate::secrets`]), never in
+/// a file this module writes.
+pub const SECRET_KEYS: &[&str] = &["era.token", "telphin.client_secret", "listener.token"];
+
+/// True for a secret key or a table that contains one (`era`, whose `token` would be written).
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.iter().any(|s| *s == key)
+}
+
 /// Change one key in the user file (atomically: write a temp file, then rename).
-/// Refuses locked keys. `value` is validated by re-loading the resulting layer.
+/// Refuses locked keys and secret keys (those go to the keyring). `value` is validated by
+/// re-loading the resulting layer.
 pub fn set_user_value(loaded: &Loaded, key: &str, value: toml::Value) -> Result<(), ConfigError> {
+    let writes_secret = is_secret_key(key)
+        || value
+            .as_table()
+            .is_some_and(|t| t.keys().any(|k| is_secret_key(&format!("{key}.{k}"))));
+    if writes_secret {
+        return Err(ConfigError::Key {
+            file: loaded.user_file.display().to_string(),
+            key: key.to_string(),
+            message: "secrets are kept in the OS keyring, never in the config file".into(),
+        });
+    }
     if loaded.is_locked(key) {
         return Err(ConfigError::Locked {
             key: key.to_string(),
@@ -559,5 +580,13 @@ mod tests {
         let l2 = load_from(&admin, user, &[]).unwrap();
         assert_eq!(l2.config.ui.theme, "dark");
         assert!(set_user_value(&l2, "listener.port", toml::Value::String("x".into())).is_err());
+        for key in SECRET_KEYS {
+            assert!(set_user_value(&l2, key, toml::Value::String("s3cr3t".into())).is_err());
+        }
+        let mut era = toml::Table::new();
+        era.insert("token".into(), toml::Value::String("s3cr3t".into()));
+        assert!(set_user_value(&l2, "era", toml::Value::Table(era)).is_err());
+        let text = std::fs::read_to_string(l2.user_file).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
     }
 }

@@ -435,7 +435,6 @@ fn writing_a_setting_never_writes_the_loaded_secrets() {
 /// Asked to set a secret key (the settings command passes any key from the UI), the config
 /// layer must refuse it or send it to the keyring, never write it to the user file.
 #[test]
-#[ignore = "product bug: config::set_user_value writes era.token / telphin.client_secret / listener.token into the user file (RELIABILITY.md, finding 3)"]
 fn secret_keys_are_never_written_to_the_config_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let user = dir.path().join("config.toml");

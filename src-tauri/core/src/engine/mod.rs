@@ -315,6 +315,9 @@ impl Engine {
         key: &str,
         value: serde_json::Value,
     ) -> Result<SettingsView, EngineError> {
+        if config::is_secret_key(key) {
+            return self.set_secret(key, value);
+        }
         let value = view::json_to_toml(value).ok_or_else(|| ConfigError::Key {
             file: "settings".into(),
             key: key.into(),
@@ -335,6 +338,35 @@ impl Engine {
             Err(p) => *p.into_inner() = reloaded,
         }
         self.emit(UiEvent::Settings(view.clone()));
+        Ok(view)
+    }
+
+    /// Store a secret (`era.token`, …) in the keyring (or the 0600 file) and use it from now on.
+    fn set_secret(&self, key: &str, value: serde_json::Value) -> Result<SettingsView, EngineError> {
+        let Some(secret) = value.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
+            return Err(EngineError::Invalid(format!(
+                "{key}: a non-empty text is required"
+            )));
+        };
+        let loaded = self.loaded();
+        let store = crate::secrets::SecretStore::open(
+            &loaded.config.secrets.backend,
+            loaded.user_file.with_file_name("secrets.toml"),
+        );
+        store
+            .set(key, secret)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let mut guard = match self.inner.loaded.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        match key {
+            "era.token" => guard.config.era.token = secret.to_string(),
+            "telphin.client_secret" => guard.config.telphin.client_secret = secret.to_string(),
+            _ => guard.config.listener.token = secret.to_string(),
+        }
+        let view = SettingsView::from_loaded(&guard);
+        drop(guard);
         Ok(view)
     }
 
