@@ -359,7 +359,6 @@ async fn a_stalled_socket_is_detected_and_replaced() {
 /// REST connection): the first reconciliation after the reconnect is sent on the dead pooled
 /// connection and times out; the calls that began meanwhile must still show up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: era/link/mod.rs Link::on_reconcile never retries; here the first REST request rides a dead pooled connection and times out (RELIABILITY.md, finding 2)"]
 async fn reconciliation_survives_a_dead_pooled_rest_connection() {
     let (sim, proxy, panel, ivr_call, key) = setup().await;
     let before = panel.connected_since();
@@ -423,7 +422,6 @@ async fn rest_slow_replies_delay_but_do_not_break_reconciliation() {
 /// REST answers 5xx while the panel reconciles after a reconnect, then recovers: the calls
 /// that changed while offline must still be put right (the reconciliation is retried).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: era/link/mod.rs Link::on_reconcile only logs a failed reconciliation; it is never retried (RELIABILITY.md, finding 2)"]
 async fn rest_5xx_during_reconciliation_is_retried() {
     let (sim, proxy, panel, _ivr_call, key) = setup().await;
     let ends_offline = answered(&sim, "+79000000060");

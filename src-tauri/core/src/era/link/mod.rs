@@ -564,7 +564,19 @@ where
             if let Some(rest) = self.sh.rest.clone() {
                 let tx = self.rec_tx.clone();
                 tokio::spawn(async move {
-                    let _ = tx.send(rest.list_calls().await).await;
+                    // Retry a failed reconciliation (REST 5xx, a dead pooled connection after a
+                    // network stall) with backoff; calls must not stay wrong until the next drop.
+                    let mut delay = std::time::Duration::from_millis(500);
+                    let mut result = rest.list_calls().await;
+                    for _ in 0..6 {
+                        if result.is_ok() || tx.is_closed() {
+                            break;
+                        }
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                        result = rest.list_calls().await;
+                    }
+                    let _ = tx.send(result).await;
                 });
             }
         }
