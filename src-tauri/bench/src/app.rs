@@ -79,6 +79,7 @@ fn app_command(bin: &Path, home: &Path, args: &[&str], display: Option<&str>) ->
         .env("XDG_DATA_HOME", home.join(".local/share"))
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("CTI_PANEL_SECRETS__BACKEND", "file")
+        .env("CTI_PANEL_PROVISIONING", home.join("provisioning.toml"))
         .env("RUST_LOG", "info")
         .stdin(Stdio::null());
     match display {
@@ -119,7 +120,11 @@ impl Xvfb {
         if !which("Xvfb") {
             return Err("Xvfb is not installed (scripts/setup.sh installs it)".into());
         }
-        let n = 90 + std::process::id() % 100;
+        // A display number nobody else here uses (the end-to-end tests take :99).
+        let n = (0..50)
+            .map(|i| 150 + (std::process::id() + i) % 50)
+            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .ok_or("no free X display number in :150–:199")?;
         let display = format!(":{n}");
         let child = Command::new("Xvfb")
             .arg(&display)
@@ -179,24 +184,32 @@ fn capture_lines(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
     rx
 }
 
-/// Wait for a line containing `marker`; its arrival time.
-fn wait_line(
+/// Wait until a line containing each of `markers` arrived (or `limit`); the first arrival
+/// time of each.
+fn wait_lines(
     rx: &mpsc::Receiver<(Instant, String)>,
-    marker: &str,
+    markers: &[&str],
     limit: Duration,
-) -> Option<Instant> {
+) -> Vec<Option<Instant>> {
+    let mut seen = vec![None; markers.len()];
     let deadline = Instant::now() + limit;
-    loop {
+    while seen.iter().any(Option::is_none) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return None;
+            break;
         }
         match rx.recv_timeout(left) {
-            Ok((at, line)) if line.contains(marker) => return Some(at),
-            Ok(_) => {}
-            Err(_) => return None,
+            Ok((at, line)) => {
+                for (slot, m) in seen.iter_mut().zip(markers) {
+                    if slot.is_none() && line.contains(m) {
+                        *slot = Some(at);
+                    }
+                }
+            }
+            Err(_) => break,
         }
     }
+    seen
 }
 
 /// Calls put into the demo history before a memory reading.
@@ -517,16 +530,16 @@ pub fn startup(root: &Path, opts: &AppOptions) -> Section {
                 };
                 let lines = capture_lines(&mut child);
                 let child = Running(child);
-                if let Some(at) = wait_line(&lines, "running headless", Duration::from_secs(15)) {
+                // The markers may come in either order: watch for both at once.
+                let seen = wait_lines(
+                    &lines,
+                    &["running headless", &opts.ready_marker],
+                    Duration::from_secs(15),
+                );
+                if let Some(at) = seen[0] {
                     up.push((at - t0).as_secs_f64() * 1000.0);
                 }
-                // After a run without the marker, do not wait for it again.
-                let wait = if ready.len() < up.len() {
-                    Duration::ZERO
-                } else {
-                    Duration::from_secs(10)
-                };
-                if let Some(at) = wait_line(&lines, &opts.ready_marker, wait) {
+                if let Some(at) = seen[1] {
                     ready.push((at - t0).as_secs_f64() * 1000.0);
                 }
                 drop(child);
@@ -765,19 +778,21 @@ mod tests {
     }
 
     #[test]
-    fn waits_for_a_marker_line() {
+    fn waits_for_marker_lines_in_any_order() {
         let (tx, rx) = mpsc::channel();
         let t = Instant::now();
-        tx.send((t, "starting".to_string())).unwrap();
+        let later = t + Duration::from_millis(5);
         tx.send((t, "cti: call-ready (era connected)".to_string()))
             .unwrap();
-        assert_eq!(
-            wait_line(&rx, "call-ready", Duration::from_millis(100)),
-            Some(t)
+        tx.send((later, "running headless".to_string())).unwrap();
+        tx.send((later, "call-ready again".to_string())).unwrap();
+        let seen = wait_lines(
+            &rx,
+            &["running headless", "call-ready"],
+            Duration::from_millis(100),
         );
-        assert_eq!(
-            wait_line(&rx, "call-ready", Duration::from_millis(20)),
-            None
-        );
+        assert_eq!(seen, vec![Some(later), Some(t)]);
+        let seen = wait_lines(&rx, &["never"], Duration::from_millis(20));
+        assert_eq!(seen, vec![None]);
     }
 }
