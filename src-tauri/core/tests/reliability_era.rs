@@ -524,7 +524,6 @@ async fn subscriptions_are_renewed_before_the_platform_drops_them() {
 /// The platform grants a shorter lifetime than asked (`max_expires_secs`, echoed in the
 /// `subscribe_result`); the panel must renew on the granted lifetime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: era/link/mod.rs Link::on_result (Op::Subscribe/Op::Renew) renews at 80 % of the configured expires_secs, ignoring the granted `expires` (RELIABILITY.md, finding 1)"]
 async fn a_shorter_granted_lifetime_is_honoured() {
     subscriptions_outlive(3, 300, "subscription_clamped").await;
 }

@@ -337,8 +337,19 @@ where
         p
     }
 
-    fn renew_after(&self) -> Duration {
-        Duration::from_millis(self.sh.cfg.expires_secs.saturating_mul(800).max(1))
+    /// When to renew: at 80 % of the lifetime the platform granted (the `expires` of the
+    /// result, which may be shorter than asked), or of the configured one if it says nothing.
+    fn renew_after(&self, result: &Value) -> Duration {
+        let asked = self.sh.cfg.expires_secs;
+        let granted = result
+            .get("expires")
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .filter(|g| *g > 0)
+            .map_or(asked, |g| g.min(asked));
+        Duration::from_millis(granted.saturating_mul(800).max(1))
     }
 
     async fn on_message(&mut self, msg: Message) -> Result<(), String> {
@@ -433,9 +444,9 @@ where
                 Err(e) => return Err(format!("connection_info refused: {}", e.message)),
             },
             Op::Subscribe { idx } => match outcome {
-                Ok(_) => {
+                Ok(v) => {
                     self.subscribed[idx] = true;
-                    self.renew_at[idx] = Some(Instant::now() + self.renew_after());
+                    self.renew_at[idx] = Some(Instant::now() + self.renew_after(&v));
                     if !self.connected && self.subscribed.iter().all(|s| *s) {
                         self.on_subscribed().await?;
                     }
@@ -448,7 +459,7 @@ where
                 }
             },
             Op::Renew { idx } => match outcome {
-                Ok(_) => self.renew_at[idx] = Some(Instant::now() + self.renew_after()),
+                Ok(v) => self.renew_at[idx] = Some(Instant::now() + self.renew_after(&v)),
                 Err(e) => {
                     tracing::warn!(class = CLASSES[idx], error = %e.message, "renewal refused; subscribing afresh");
                     let params = self.subscribe_params(idx, self.sh.cfg.expires_secs);
