@@ -1,50 +1,55 @@
-// Helpers for driving the panel: demo calls, views, settings, screenshots, visible text.
+// Helpers for driving the panel: the demo's scripted calls, views, settings, screenshots, visible text.
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SHOTS } from './app.mjs';
 
-/** A caller number no other test (or the demo stream) uses. */
-export function uniqueNumber() {
-  return `+7916${String(Date.now() % 10_000_000).padStart(7, '0')}`;
-}
+/**
+ * The demo's scripted opening (assets/scenarios/demo.toml, seed 2024), counted from the app's
+ * start: the tests wait for these calls instead of needing test-only commands.
+ */
+export const SCENARIO = {
+  /** 3 s: rings 101–103, answered by the agent 101 after 5 s, talks 45 s. */
+  firstCaller: '+79161234567',
+  /** 25 s: reaches IVR 800 with Era external control offered; the caller presses 1 after 6 s. */
+  ivrCaller: '+79600001234',
+};
 
-/** Wait for the panel to load its snapshot and expose the demo hooks. */
-export async function ready(session) {
+/** Wait for the panel to load its snapshot and the platforms to connect. */
+export async function ready(session, platforms = ['era', 'telphin', 'listener']) {
   await session.waitFor('[data-testid="connections"]', { timeout: 30000 });
-  await session.waitForScript('return !!window.__ctiDemo', [], { timeout: 30000, what: 'demo hooks' });
+  for (const p of platforms) {
+    await session.waitFor(`[data-testid="conn-${p}"] .state`, { timeout: 30000 });
+    await session.waitForScript(
+      'return document.querySelector(`[data-testid="conn-${arguments[0]}"]`)?.classList.contains("ok")',
+      [p],
+      { timeout: 30000, what: `${p} connected` },
+    );
+  }
 }
 
-let seq = 0;
+/** The card of a call on the Calls view, by the remote number. */
+export const card = (number) => `[data-testid="call-card"][data-number="${number}"]`;
 
 /**
- * Run a demo hook (a promise in the page) and wait for its outcome. The promise is started by a
- * synchronous script and polled: WebKitWebDriver's asynchronous scripts are not dependable.
+ * A live call of the agent's own, made from the UI: dial the number (click-to-call rings the
+ * agent's phone first), answer that leg, wait until it talks.
  */
-async function hook(session, name, args, timeout = 20000) {
-  const slot = `__ctiE2e${++seq}`;
-  await session.execute(
-    `const slot = arguments[0];
-     window[slot] = null;
-     window.__ctiDemo[arguments[1]](...arguments[2]).then(
-       (v) => (window[slot] = { ok: true, v: v ?? null }),
-       (e) => (window[slot] = { ok: false, error: (e && e.message) || String(e) }));
-     return true;`,
-    [slot, name, args],
-  );
-  return session.waitForScript('return window[arguments[0]]', [slot], { timeout, what: `demo hook ${name}` });
+export async function ownLiveCall(session, number) {
+  await openTab(session, 'calls');
+  const input = await session.find('[data-testid="dial-input"]');
+  await input.clear();
+  await input.type(number);
+  await (await session.find('[data-testid="dial-button"]')).click();
+  await (await session.waitFor(`${card(number)} button[aria-label="Answer"]`, { timeout: 20000 })).click();
+  await session.waitFor(`${card(number)}[data-phase="active"]`, { timeout: 20000 });
 }
 
-/** Ask the simulator for a call now (`incoming`, `missed`, `answered`, `ivr`); returns the sim call id. */
-export async function demoCall(session, kind, from) {
-  const r = await hook(session, 'call', [kind, from ?? null]);
-  if (!r.ok) throw new Error(`demo_call ${kind}: ${r.error}`);
-  return r.v;
-}
-
-/** The caller of sim call `callId` presses `digits`; false when the engine has no such hook. */
-export async function demoDtmf(session, callId, digits) {
-  const r = await hook(session, 'dtmf', [callId, digits]);
-  return r.ok;
+/** Park the call shown as `number` to `slot` from its card. */
+export async function parkFromCard(session, number, slot) {
+  await (await session.waitFor(`${card(number)} [data-testid="park-open"]`)).click();
+  await choose(session, `${card(number)} [data-testid="park-slot-select"]`, String(slot));
+  await (await session.find(`${card(number)} [data-testid="park-confirm"]`)).click();
 }
 
 export async function openTab(session, id) {
@@ -78,6 +83,7 @@ export async function shot(session, name) {
 
 /** Crop a display screenshot to the window (1180×760 at the top-left) and shrink it for docs. */
 export function cropForDocs(src, dest) {
+  mkdirSync(dirname(dest), { recursive: true });
   execFileSync('convert', [src, '-crop', '1180x760+0+0', '+repage', '-resize', '1000x', '-strip', '-colors', '96', `PNG8:${dest}`], {
     timeout: 30000,
   });

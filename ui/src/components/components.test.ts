@@ -23,7 +23,6 @@ vi.mock('../lib/ipc', () => ({
   errorMessage: (e: unknown) => (e instanceof Error ? e.message : String(e)),
   copyText: vi.fn(async () => true),
   onEvent: vi.fn(),
-  exposeDemoHooks: vi.fn(),
 }));
 
 const { lang } = await import('../lib/i18n');

@@ -133,7 +133,8 @@ export function cardActions(
   } else {
     switch (call.phase) {
       case 'ringing':
-        wanted = call.direction === 'outbound' ? ['hangup'] : ['answer', 'hangup'];
+        // Click-to-call rings the agent's own phone first: that leg can be answered too.
+        wanted = call.direction === 'outbound' && call.answered_ms !== null ? ['hangup'] : ['answer', 'hangup'];
         break;
       case 'active':
         wanted = ['hold', 'transfer_blind', 'transfer_attended', 'conference', 'dtmf', 'park', 'bridge', 'hangup'];

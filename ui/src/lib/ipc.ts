@@ -146,16 +146,3 @@ export async function copyText(text: string): Promise<boolean> {
     return ok;
   }
 }
-
-/**
- * Expose the demo controls to the end-to-end tests (`window.__ctiDemo`), only in demo mode.
- * They go through the same typed commands as the views.
- */
-export function exposeDemoHooks(demo: boolean): void {
-  if (!demo || typeof window === 'undefined') return;
-  (window as unknown as { __ctiDemo: unknown }).__ctiDemo = {
-    call: (kind: DemoCallKind, from?: string) => api.demoCall(kind, from),
-    dtmf: (callId: string, digits: string) => api.demoDtmf(callId, digits),
-    openLink: (link: string) => api.openLink(link),
-  };
-}

@@ -6,7 +6,7 @@ import type { SettingsView } from '../bindings/SettingsView';
 import type { Snapshot } from '../bindings/Snapshot';
 import type { UiEvent } from '../bindings/UiEvent';
 import { lang, resolveLang } from './i18n';
-import { api, errorMessage, exposeDemoHooks, onEvent } from './ipc';
+import { api, errorMessage, onEvent } from './ipc';
 import { applyAll, applyEvent } from './reducer';
 import { loadJson, recentNumbers, rememberNumber, saveJson } from './storage';
 
@@ -67,7 +67,6 @@ export class Panel {
       ready = true;
       this.#applySettings(this.snap.settings);
       for (const e of buffer) this.#sideEffects(e);
-      exposeDemoHooks(s.info.demo);
       this.loadError = null;
     } catch (e) {
       this.loadError = errorMessage(e);

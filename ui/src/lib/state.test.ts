@@ -15,7 +15,6 @@ vi.mock('./ipc', () => ({
     handler = h;
     return () => (handler = null);
   }),
-  exposeDemoHooks: vi.fn(),
   errorMessage: (e: unknown) => String(e),
 }));
 
