@@ -117,7 +117,6 @@ async fn websocket_dropped_mid_call() {
 /// platform sends seconds after the end) arrives on the new link before the reconciliation's
 /// call list: the panel must still end the call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: era/normalize.rs CallTracker::reconcile skips calls seen on the current connection, so a late event of an ended call keeps it alive (RELIABILITY.md, finding 5)"]
 async fn a_late_event_after_the_reconnect_does_not_keep_an_ended_call_alive() {
     let (sim, proxy, panel, _ivr_call, key) =
         setup_with(|s| s.era.dlg_stop_delay_ms = 1_000, |_| {}).await;

@@ -74,6 +74,8 @@ pub struct TrackedCall {
     pub held: bool,
     /// Connection generation in which an event about the call was last seen.
     pub generation: u64,
+    /// Connection generation in which the call was first seen.
+    pub born: u64,
 }
 
 /// Live calls seen by the session, for `Created` synthesis and reconciliation.
@@ -179,6 +181,7 @@ impl CallTracker {
                     answered: false,
                     held: false,
                     generation: self.generation,
+                    born: self.generation,
                 },
             );
             out.push(Self::created(data, &cid, conn.clone(), at));
@@ -290,6 +293,7 @@ impl CallTracker {
                         answered: false,
                         held: false,
                         generation: 0,
+                        born: self.generation,
                     },
                 );
             }
@@ -341,7 +345,10 @@ impl CallTracker {
         let gone: Vec<TrackedCall> = self
             .active
             .values()
-            .filter(|t| t.generation < self.generation && !present.contains(&t.cid))
+            // A call known before this connection and absent from the list has ended, even if a
+            // trailing event of it (a late `dlg_stop`) arrived on the new link first; only calls
+            // first seen on this connection may be newer than the list.
+            .filter(|t| t.born < self.generation && !present.contains(&t.cid))
             .cloned()
             .collect();
         for t in gone {
