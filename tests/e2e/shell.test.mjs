@@ -37,7 +37,8 @@ test('window shows the panel and switches language', async () => {
     await session.waitForText('[data-testid="conn-era"]', 'подключено');
 
     // The active view survives a reload of the page (sessionStorage), the data is re-fetched.
-    await session.execute('location.reload()');
+    await session.execute('window.__beforeReload = true; location.reload(); return 1');
+    await session.waitForScript('return !window.__beforeReload', [], { timeout: 30000, what: 'page reloaded' });
     await session.waitFor('[data-testid="tab-settings"][aria-selected="true"]', { timeout: 30000 });
     await session.waitForText('header h1', 'CTI-панель');
     await shot(session, 'settings-ru');
