@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALL_CAPS, call, ivr, park, parked, T0 } from '../test/fixtures';
 
 const api = {
+  decideIvr: vi.fn(),
+  claimCallback: vi.fn(),
+  callbackOutcome: vi.fn(),
   callAction: vi.fn(),
   bridgeSlot: vi.fn(),
   dial: vi.fn(),
@@ -32,6 +35,8 @@ const ParkSlot = (await import('./ParkSlot.svelte')).default;
 const DialBox = (await import('./DialBox.svelte')).default;
 const IvrCard = (await import('./IvrCard.svelte')).default;
 const ConnectionsBar = (await import('./ConnectionsBar.svelte')).default;
+const DecisionCard = (await import('./DecisionCard.svelte')).default;
+const CallbackList = (await import('./CallbackList.svelte')).default;
 
 beforeEach(() => {
   lang.set('en');
@@ -193,5 +198,62 @@ describe('ConnectionsBar', () => {
     expect(screen.getByTestId('conn-listener').textContent).toContain('127.0.0.1:9000');
     await fireEvent.click(screen.getByRole('button', { name: 'Retry the Telphin connection' }));
     expect(api.retryConnection).toHaveBeenCalledWith('telphin');
+  });
+});
+
+describe('DecisionCard', () => {
+  const decision = {
+    id: 42,
+    received_ms: T0,
+    deadline_ms: T0 + 8_000,
+    rule_id: 'vip',
+    rule_name: 'VIP callers',
+    request: {
+      event_type: 'call_interactive', call_id: 'c1', call_api_id: null, caller_id_num: '+79161234567', caller_id_name: null,
+      called_did: '74951234567', called_extension: null, called_extension_id: null, call_status: 'ANSWER', call_flow: 'IN',
+      caller_extension: null, caller_extension_id: null, called_number: null, variables: {},
+    },
+    fallback: [{ action: 'simple_transfer' as const, numbers: ['101'] }],
+  };
+
+  it('counts down to the deadline and tells what happens without a decision', () => {
+    render(DecisionCard, { decision, now: T0 + 3_000 });
+    expect(screen.getByText('0:05')).toBeTruthy();
+    expect(screen.getByText('transfer to 101')).toBeTruthy();
+    expect(screen.getByText('VIP callers')).toBeTruthy();
+  });
+
+  it('sends the fallback now, a hang-up or a quick transfer', async () => {
+    render(DecisionCard, { decision, now: T0 });
+    await fireEvent.click(screen.getByRole('button', { name: 'Send it now' }));
+    expect(api.decideIvr).toHaveBeenLastCalledWith(42, decision.fallback);
+    await fireEvent.click(screen.getByRole('button', { name: 'Hang up' }));
+    expect(api.decideIvr).toHaveBeenLastCalledWith(42, [{ action: 'hangup' }]);
+    await fireEvent.input(screen.getByLabelText('Number to transfer to'), { target: { value: '102' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Transfer' }));
+    expect(api.decideIvr).toHaveBeenLastCalledWith(42, [{ action: 'simple_transfer', numbers: ['102'] }]);
+  });
+});
+
+describe('CallbackList', () => {
+  const item = {
+    number: '+79165550001', key: '79165550001', name: null, last_missed_ms: T0, missed_count: 2, last_call_id: 7,
+    claimed_by: null, claimed_ms: null, outcome: null, closed: null,
+  };
+
+  it('claims an open number and closes a claimed one with an outcome', async () => {
+    const { snapshot } = await import('../test/fixtures');
+    panel.snap = snapshot();
+    panel.callbacks = [item];
+    const { rerender } = render(CallbackList, { onselect: () => {} });
+    await fireEvent.click(screen.getByTestId('callback-claim'));
+    expect(api.claimCallback).toHaveBeenCalledWith('79165550001');
+
+    panel.callbacks = [{ ...item, claimed_by: '101', claimed_ms: T0 }];
+    await rerender({ onselect: () => {} });
+    expect(screen.getByTestId('callback-state').textContent).toContain('claimed by 101');
+    await fireEvent.input(screen.getByTestId('callback-outcome'), { target: { value: 'Order placed' } });
+    await fireEvent.click(screen.getByTestId('callback-outcome-save'));
+    expect(api.callbackOutcome).toHaveBeenCalledWith('79165550001', 'Order placed');
   });
 });
