@@ -147,6 +147,16 @@ describe('DialBox', () => {
     expect(api.dial).toHaveBeenCalledWith('+74951234567');
   });
 
+  it('only takes the focus for the global dial shortcut (an empty number)', async () => {
+    render(DialBox, {});
+    const input = screen.getByTestId('dial-input') as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: '101' } });
+    panel.requestDial('');
+    await vi.waitFor(() => expect(document.activeElement).toBe(input));
+    expect(input.value).toBe('101');
+    expect(screen.queryByTestId('dial-from-link')).toBeNull();
+  });
+
   it('refuses text that is not a number', async () => {
     render(DialBox, {});
     await fireEvent.input(screen.getByTestId('dial-input'), { target: { value: 'hello' } });
