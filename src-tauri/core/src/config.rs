@@ -428,7 +428,7 @@ pub const SECRET_KEYS: &[&str] = &["era.token", "telphin.client_secret", "listen
 
 /// True for a secret key or a table that contains one (`era`, whose `token` would be written).
 pub fn is_secret_key(key: &str) -> bool {
-    SECRET_KEYS.iter().any(|s| *s == key)
+    SECRET_KEYS.contains(&key)
 }
 
 /// Change one key in the user file (atomically: write a temp file, then rename).
