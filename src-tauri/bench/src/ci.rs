@@ -268,7 +268,9 @@ pub fn run_ci(paths: &Paths, opts: &CiOptions) -> Section {
                 s.name,
                 fmt_rate(opts.rate)
             );
-            match loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec) {
+            let result = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec);
+            s.wait_idle(Duration::from_secs(60));
+            match result {
                 Ok(r) => {
                     let run = Run::of(&r);
                     eprintln!(
@@ -295,7 +297,9 @@ pub fn run_ci(paths: &Paths, opts: &CiOptions) -> Section {
                 ..LoadSpec::new(rate, secs(opts.ramp_secs))
             };
             let b = next_base(spec.count_in(spec.duration + spec.warmup));
-            let Ok(r) = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec) else {
+            let result = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec);
+            s.wait_idle(Duration::from_secs(60));
+            let Ok(r) = result else {
                 break;
             };
             let run = Run::of(&r);
@@ -604,7 +608,9 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
                 opts.rounds.max(1),
                 fmt_rate(opts.rate)
             );
-            match loadgen::run(s.addr, make, check.clone(), &spec) {
+            let result = loadgen::run(s.addr, make, check.clone(), &spec);
+            s.wait_idle(Duration::from_secs(60));
+            match result {
                 Ok(r) => {
                     let run = Run::of(&r);
                     eprintln!(
@@ -631,7 +637,9 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
                 break;
             };
             base += spec.count_in(spec.duration + spec.warmup) + 1_000;
-            let Ok(r) = loadgen::run(s.addr, make, check.clone(), &spec) else {
+            let result = loadgen::run(s.addr, make, check.clone(), &spec);
+            s.wait_idle(Duration::from_secs(60));
+            let Ok(r) = result else {
                 break;
             };
             let run = Run::of(&r);

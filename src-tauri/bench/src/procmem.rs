@@ -23,6 +23,31 @@ pub fn parse_stat(text: &str) -> Option<(u32, String, u32)> {
     Some((pid, comm, ppid))
 }
 
+/// CPU time (user + system, clock ticks) from the text of `/proc/<pid>/stat`.
+pub fn parse_cpu_ticks(text: &str) -> Option<u64> {
+    let close = text.rfind(')')?;
+    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    // Fields after the command: state(3) … utime(14) stime(15), 1-based as in proc(5).
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU time of `root` and its descendants, clock ticks.
+pub fn tree_cpu_ticks(root: u32) -> u64 {
+    let proc_root = Path::new("/proc");
+    let Ok(table) = process_table(proc_root) else {
+        return 0;
+    };
+    let pairs: Vec<(u32, u32)> = table.iter().map(|(p, _, pp)| (*p, *pp)).collect();
+    let mut pids = vec![root];
+    pids.extend(descendants(root, &pairs));
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(proc_root.join(p.to_string()).join("stat")).ok())
+        .filter_map(|s| parse_cpu_ticks(&s))
+        .sum()
+}
+
 /// A `Key:   1234 kB` field of `smaps_rollup` or `status`, in kB.
 pub fn parse_kb_field(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
@@ -205,6 +230,15 @@ SwapPss:               0 kB
         );
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("12 (x) S notapid"), None);
+    }
+
+    #[test]
+    fn reads_cpu_ticks() {
+        let stat = "4242 (cti bench (x)) S 1 4242 4242 0 -1 4194560 100 0 2 0 1234 56 0 0 20 0 4";
+        assert_eq!(parse_cpu_ticks(stat), Some(1290));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1 2"), None);
+        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+        assert!(parse_cpu_ticks(&own).is_some());
     }
 
     #[test]

@@ -13,10 +13,16 @@ pub const SEED_001_QUERY: &str = "CalledExtensionID=145&CalledNumber=332&CallID=
 
 const SEED_CALL_ID: &str = "5205dc5cc5a411e5ab9eb3691b90ea15";
 
+const SEED_CALLER: &str = "000%2A306";
+
 /// The seed-001 request of call number `i`: the same parameters with a call id of its own (a
-/// real PBX never repeats one, and the listener deduplicates repeats).
+/// real PBX never repeats one, and the listener deduplicates repeats) and one of 10,000
+/// internal callers `000*NNNN` (a real IVR is not called a thousand times a second by one
+/// extension). Every variant takes the same path through the rules as the seed request.
 pub fn ci_query(i: u64) -> String {
-    SEED_001_QUERY.replace(SEED_CALL_ID, &format!("{i:016x}c5a411e5ab9eb369"))
+    SEED_001_QUERY
+        .replace(SEED_CALL_ID, &format!("{i:016x}c5a411e5ab9eb369"))
+        .replace(SEED_CALLER, &format!("000%2A{:04}", i % 10_000))
 }
 
 /// VIP callers (rule 2).
@@ -223,6 +229,8 @@ mod tests {
         assert_eq!(fixture.trim(), SEED_001_QUERY);
         let q = ci_query(7);
         assert!(!q.contains(SEED_CALL_ID));
+        assert!(!q.contains(SEED_CALLER));
+        assert_eq!(q.matches("000%2A0007").count(), 3, "{q}");
         assert_ne!(q, ci_query(8));
     }
 

@@ -73,6 +73,22 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Wait (up to `limit`) until the server's process tree uses under 5 % of a core over a
+    /// quarter second, so work it still has queued does not bleed into the next measurement.
+    pub fn wait_idle(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut last = crate::procmem::tree_cpu_ticks(self.pid());
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(250));
+            let now = crate::procmem::tree_cpu_ticks(self.pid());
+            // 100 ticks per second: ≤ 1 tick in 250 ms is ≤ 4 % of a core.
+            if now.saturating_sub(last) <= 1 {
+                return;
+            }
+            last = now;
+        }
+    }
 }
 
 impl Drop for Server {
