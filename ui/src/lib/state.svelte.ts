@@ -25,6 +25,8 @@ export type Toast = { id: number; level: 'info' | 'warning' | 'error'; message: 
 /** How long a toast stays, and the least time between two history refreshes. */
 export const TOAST_MS = 6000;
 export const HISTORY_THROTTLE_MS = 1500;
+/** A clock jump this long between two ticks means the machine was asleep. */
+export const SLEEP_GAP_MS = 10_000;
 
 /** Decide the theme actually shown for a setting (`system` follows the OS). */
 export function resolveTheme(setting: string, prefersDark: boolean): 'light' | 'dark' {
@@ -72,8 +74,24 @@ export class Panel {
       this.loadError = errorMessage(e);
       return;
     }
-    const tick = setInterval(() => (this.now = Date.now()), 500);
+    const tick = setInterval(() => {
+      const now = Date.now();
+      // A long gap between ticks means the machine slept: events may have been missed.
+      if (now - this.now > SLEEP_GAP_MS) this.reload();
+      this.now = now;
+    }, 500);
     this.#stop.push(() => clearInterval(tick));
+    if (typeof window !== 'undefined') {
+      // Back online, or the window shown again: re-read the state rather than trust what is shown.
+      const onOnline = () => this.reload();
+      const onVisible = () => document.visibilityState === 'visible' && this.reload();
+      window.addEventListener('online', onOnline);
+      document.addEventListener('visibilitychange', onVisible);
+      this.#stop.push(() => {
+        window.removeEventListener('online', onOnline);
+        document.removeEventListener('visibilitychange', onVisible);
+      });
+    }
     const mq = typeof window !== 'undefined' ? window.matchMedia?.('(prefers-color-scheme: dark)') : undefined;
     if (mq) {
       const onChange = () => this.snap && this.#applySettings(this.snap.settings);
@@ -175,11 +193,13 @@ export class Panel {
     this.recent = rememberNumber(number);
   }
 
-  /** Refresh everything from the engine (after a reconnect or on demand). */
+  /** Refresh everything from the engine (after sleep, a network change, or on demand). */
   async reload(): Promise<void> {
     try {
       this.snap = await api.snapshot();
       this.#applySettings(this.snap.settings);
+      this.historyVersion++;
+      this.loadCallbacks();
     } catch (e) {
       this.toast('error', errorMessage(e));
     }

@@ -112,6 +112,19 @@ describe('Panel store', () => {
     p.stop();
   });
 
+  it('re-reads the state after the machine slept or the network came back', async () => {
+    api.snapshot.mockResolvedValue(snapshot());
+    const p = new Panel();
+    await p.start();
+    expect(api.snapshot).toHaveBeenCalledTimes(1);
+    vi.setSystemTime(Date.now() + 60_000); // a suspend: the clock jumps between two ticks
+    vi.advanceTimersByTime(500);
+    await vi.waitFor(() => expect(api.snapshot).toHaveBeenCalledTimes(2));
+    window.dispatchEvent(new Event('online'));
+    await vi.waitFor(() => expect(api.snapshot).toHaveBeenCalledTimes(3));
+    p.stop();
+  });
+
   it('ticks the clock for timers', async () => {
     api.snapshot.mockResolvedValue(snapshot());
     const p = new Panel();
