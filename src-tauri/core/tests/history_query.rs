@@ -564,7 +564,8 @@ async fn retention_purges_only_calls_older_than_the_limit() {
         .calls
         .is_empty());
     assert_eq!(h.purge_older_than(now - 30 * day).await.unwrap().calls, 0);
-    assert!(h.reader().unwrap().integrity_check().unwrap().is_empty());
+    let problems = h.reader().unwrap().integrity_check().unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
 
     // With the policy on, a call that aged past it goes at startup or on the next run.
     h.store(
@@ -606,4 +607,76 @@ async fn retention_purges_only_calls_older_than_the_limit() {
         }
     )
     .is_err());
+}
+
+/// The writer merges the search index while idle; searches on pooled read connections must
+/// stay exact while segments are merged and deleted underneath them.
+#[tokio::test]
+async fn search_stays_exact_while_the_index_is_merged() {
+    let (_dir, h) = open_temp();
+    for i in 0..200i64 {
+        let s = simple_call(
+            Source::Webhook,
+            &format!("m{i}"),
+            T0 + i * 60_000,
+            Direction::Inbound,
+            &format!("55501{i:05}"),
+            "101",
+            "200",
+        );
+        h.store(None, s.events).await.unwrap();
+    }
+    let ids: Vec<i64> = h
+        .list_calls(CallFilter::default(), PageRequest::first(500))
+        .await
+        .unwrap()
+        .calls
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    let mut noted = Vec::new();
+    for round in 0..60usize {
+        let id = ids[(round * 37) % ids.len()];
+        let word = format!("zq{round:03}x");
+        if round % 3 == 2 {
+            let (old_id, note_id, _): (i64, i64, String) = noted.remove(0);
+            h.update_note(note_id, format!("changed {word}"))
+                .await
+                .unwrap();
+            noted.push((old_id, note_id, word.clone()));
+        } else {
+            let note = h.add_note(id, None, format!("note {word}")).await.unwrap();
+            noted.push((id, note.id, word.clone()));
+        }
+        for (call, _, w) in &noted {
+            let f = CallFilter {
+                text: Some(w.clone()),
+                ..CallFilter::default()
+            };
+            let got: Vec<i64> = h
+                .list_calls(f, PageRequest::first(10))
+                .await
+                .unwrap()
+                .calls
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            assert_eq!(got, vec![*call], "round {round}: search for {w}");
+        }
+        let f = CallFilter {
+            text: Some(format!("55501{:05}", round * 3)),
+            ..CallFilter::default()
+        };
+        assert_eq!(
+            h.list_calls(f, PageRequest::first(10))
+                .await
+                .unwrap()
+                .calls
+                .len(),
+            1,
+            "round {round}: number search"
+        );
+    }
+    let problems = h.reader().unwrap().integrity_check().unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
 }

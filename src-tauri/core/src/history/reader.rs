@@ -118,8 +118,12 @@ impl Reader {
     }
 
     /// Full `PRAGMA integrity_check`; an empty list means the file is sound.
+    ///
+    /// Runs on a fresh connection: on a long-lived connection SQLite's FTS5 integrity check can
+    /// report "malformed inverted index" after another connection ran an FTS5 `merge` (searches
+    /// on that connection stay correct; a fresh connection reports the file sound).
     pub fn integrity_check(&self) -> Result<Vec<String>, HistoryError> {
-        let conn = self.connection()?;
+        let conn = open::open_reader(&self.pool.path)?;
         let mut stmt = conn.prepare("PRAGMA integrity_check")?;
         let lines: Vec<String> = stmt
             .query_map([], |r| r.get(0))?
