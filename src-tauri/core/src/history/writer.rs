@@ -313,25 +313,36 @@ impl Writer {
         }
     }
 
-    /// One bounded FTS5 merge step. Returns whether it did any work (a no-op is rolled back, so
-    /// it costs no fsync).
+    /// One bounded FTS5 merge step. Returns whether it did any work (a no-op is rolled back).
+    ///
+    /// The step commits with `synchronous=NORMAL`: it only reorganises derived data, so it needs
+    /// no fsync of its own (WAL stays consistent; the next acknowledged commit syncs it).
     fn search_merge_step(&mut self) -> Result<bool, HistoryError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before = tx.total_changes();
-        tx.execute(
-            "INSERT INTO call_fts (call_fts, rank) VALUES ('merge', ?1)",
-            [SEARCH_MERGE_PAGES],
-        )?;
-        // FTS5 reports work as two or more changes.
-        let worked = tx.total_changes().saturating_sub(before) >= 2;
-        if worked {
-            tx.commit()?;
-        } else {
-            tx.rollback()?;
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        let step = (|| -> Result<bool, HistoryError> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let before = tx.total_changes();
+            tx.execute(
+                "INSERT INTO call_fts (call_fts, rank) VALUES ('merge', ?1)",
+                [SEARCH_MERGE_PAGES],
+            )?;
+            // FTS5 reports work as two or more changes.
+            let worked = tx.total_changes().saturating_sub(before) >= 2;
+            if worked {
+                tx.commit()?;
+            } else {
+                tx.rollback()?;
+            }
+            Ok(worked)
+        })();
+        // Acknowledged writes never run without FULL: if it cannot be restored, refuse writes.
+        if let Err(e) = self.conn.execute_batch("PRAGMA synchronous = FULL") {
+            tracing::error!(error = %e, "history: could not restore synchronous=FULL; refusing writes");
+            self.refuse.store(true, Ordering::SeqCst);
         }
-        Ok(worked)
+        step
     }
 
     fn retention_tick(&mut self, backlog: &mut VecDeque<Op>) {
