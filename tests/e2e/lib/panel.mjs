@@ -84,7 +84,7 @@ export async function shot(session, name) {
 /** Crop a display screenshot to the window (1180×760 at the top-left) and shrink it for docs. */
 export function cropForDocs(src, dest) {
   mkdirSync(dirname(dest), { recursive: true });
-  execFileSync('convert', [src, '-crop', '1180x760+0+0', '+repage', '-resize', '1000x', '-strip', '+dither', '-colors', '160', `PNG8:${dest}`], {
+  execFileSync('convert', [src, '-crop', '1180x760+0+0', '+repage', '-resize', '1000x', '-strip', '+dither', '-colors', '256', `PNG8:${dest}`], {
     timeout: 30000,
   });
 }
