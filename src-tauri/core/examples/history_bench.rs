@@ -288,6 +288,28 @@ fn report(name: &str, mut v: Vec<Duration>, qs: &[f64]) {
     );
 }
 
+/// CPU seconds used so far by this process's threads named `name` (Linux `/proc`; assumes the
+/// usual 100 clock ticks per second). `None` elsewhere.
+fn thread_cpu_secs(name: &str) -> Option<f64> {
+    let mut total = 0u64;
+    let mut found = false;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // After the command: state is field 3, utime 14 and stime 15 (1-based, whole line).
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        total += utime + stime;
+        found = true;
+    }
+    found.then_some(total as f64 / 100.0)
+}
+
 fn count_rows(h: &History) -> Result<i64, Box<dyn std::error::Error>> {
     let r = h.reader()?;
     let c = r.connection()?;
@@ -366,6 +388,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let wall = wall.elapsed();
+    let writer_cpu = thread_cpu_secs("history-writer");
     let rows = count_rows(&h)?;
     println!("\n[bulk import] {} calls, {} events, {} rows in {:.1} s (import {:.1} s, generation included in wall)",
         args.calls, events_total, rows, wall.as_secs_f64(), import_time.as_secs_f64());
@@ -375,6 +398,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows as f64 / import_time.as_secs_f64(),
         args.calls as f64 / import_time.as_secs_f64()
     );
+
+    if let Some(cpu) = writer_cpu {
+        println!(
+            "  writer thread CPU {:.1} s → {:.0} rows per writer CPU-second (independent of machine load)",
+            cpu,
+            rows as f64 / cpu
+        );
+    }
 
     // Restart, as the app would after an import: close checkpoints the WAL into the file, so
     // the next phases measure the steady state rather than the import's write-back.
