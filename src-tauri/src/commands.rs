@@ -214,7 +214,7 @@ pub fn open_link(engine: EngineState<'_>, link: String) -> Result<String, UiErro
 
 #[tauri::command]
 #[instrument(skip(demo), err)]
-pub fn demo_call(
+pub async fn demo_call(
     demo: State<'_, crate::demo::DemoControl>,
     kind: String,
     from: Option<String>,
@@ -292,4 +292,10 @@ pub async fn support_bundle(engine: EngineState<'_>) -> Result<String, UiError> 
         .await
         .map(|p| p.display().to_string())
         .map_err(UiError::from)
+}
+
+#[tauri::command]
+#[instrument(skip(engine))]
+pub fn take_pending_dial(engine: EngineState<'_>) -> Option<String> {
+    engine.take_pending_dial()
 }

@@ -34,4 +34,5 @@ pub const COMMANDS: &[&str] = &[
     "callback_outcome",
     "self_test",
     "support_bundle",
+    "take_pending_dial",
 ];

@@ -65,6 +65,7 @@ pub fn run_app<R: Runtime>(
             commands::callback_outcome,
             commands::self_test,
             commands::support_bundle,
+            commands::take_pending_dial,
         ])
         .setup(move |app| {
             sink.attach(app.handle().clone());

@@ -144,6 +144,9 @@ pub(crate) struct Inner {
     pub(crate) missed: Mutex<u32>,
     pub(crate) team: Mutex<Option<team::TeamView>>,
     pub(crate) claims: callbacks::ClaimStore,
+    /// The last number a `tel:` link asked to dial, kept until the UI takes it (a link given at
+    /// start-up arrives before the window listens).
+    pub(crate) pending_dial: Mutex<Option<String>>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -260,6 +263,7 @@ impl Engine {
             missed: Mutex::new(0),
             team: Mutex::new(None),
             claims,
+            pending_dial: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
         });
         let engine = Engine { inner };
@@ -431,8 +435,14 @@ impl Engine {
     pub fn dial_request(&self, link: &str) -> Result<String, EngineError> {
         let number = parse_tel_link(link)
             .ok_or_else(|| EngineError::Invalid(format!("not a phone link: {link}")))?;
+        *lock(&self.inner.pending_dial) = Some(number.clone());
         self.emit(UiEvent::Dial(number.clone()));
         Ok(number)
+    }
+
+    /// The number a `tel:` link asked to dial, once (the UI calls this after loading).
+    pub fn take_pending_dial(&self) -> Option<String> {
+        lock(&self.inner.pending_dial).take()
     }
 
     /// Stop background work, close the platform sessions and the listener, flush the history.
