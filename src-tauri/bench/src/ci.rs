@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::loadgen::{self, Check, LoadResult, LoadSpec, MakeRequest};
+use crate::procmem::OthersCpu;
 use crate::rules;
 use crate::servers::{self, Paths, Server, SinkKind};
 use crate::stats::Summary;
@@ -86,16 +87,19 @@ struct Run {
     error_text: String,
     scheduled: u64,
     achieved: f64,
+    /// CPU the rest of the machine used during the run, % of one core.
+    others_cpu: f64,
 }
 
 impl Run {
-    fn of(r: &LoadResult) -> Run {
+    fn of(r: &LoadResult, others_cpu: f64) -> Run {
         Run {
             summary: r.latencies.summary(),
             errors: r.error_count(),
             error_text: r.describe_errors(),
             scheduled: r.scheduled,
             achieved: r.achieved_rate(),
+            others_cpu,
         }
     }
 
@@ -111,6 +115,11 @@ fn step_holds(r: &Run, rate: f64, p99_limit_ms: f64) -> bool {
     error_ok && rate_ok && r.summary.p99 <= p99_limit_ms && r.summary.count > 0
 }
 
+/// Whether attempt `a` of a ramp step went better than `b`: fewer errors, then a lower p99.
+fn better(a: &Run, b: &Run) -> bool {
+    (a.errors, a.summary.p99) < (b.errors, b.summary.p99)
+}
+
 /// Medians of several rounds of one server.
 #[derive(Debug, Clone, Default)]
 struct Combined {
@@ -119,6 +128,7 @@ struct Combined {
     scheduled: u64,
     achieved: f64,
     error_text: Vec<String>,
+    others_cpu: f64,
 }
 
 fn combine(runs: &[Run]) -> Combined {
@@ -134,6 +144,8 @@ fn combine(runs: &[Run]) -> Combined {
             .filter(|r| r.errors > 0)
             .map(|r| r.error_text.clone())
             .collect(),
+        others_cpu: crate::stats::median(&runs.iter().map(|r| r.others_cpu).collect::<Vec<_>>())
+            .unwrap_or(0.0),
     }
 }
 
@@ -268,18 +280,21 @@ pub fn run_ci(paths: &Paths, opts: &CiOptions) -> Section {
                 s.name,
                 fmt_rate(opts.rate)
             );
+            let others = OthersCpu::start();
             let result = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec);
+            let others_cpu = others.percent_of_a_core();
             s.wait_idle(Duration::from_secs(60));
             match result {
                 Ok(r) => {
-                    let run = Run::of(&r);
+                    let run = Run::of(&r, others_cpu);
                     eprintln!(
-                        "    p50 {} p99 {} p99.9 {} max {} errors {}",
+                        "    p50 {} p99 {} p99.9 {} max {} errors {} (rest of the machine used {:.0} % of a core)",
                         fmt_ms(run.summary.p50),
                         fmt_ms(run.summary.p99),
                         fmt_ms(run.summary.p999),
                         fmt_ms(run.summary.max),
-                        run.error_text
+                        run.error_text,
+                        run.others_cpu
                     );
                     runs.entry(s.name.clone()).or_default().push(run);
                 }
@@ -296,13 +311,26 @@ pub fn run_ci(paths: &Paths, opts: &CiOptions) -> Section {
                 connections: opts.connections,
                 ..LoadSpec::new(rate, secs(opts.ramp_secs))
             };
-            let b = next_base(spec.count_in(spec.duration + spec.warmup));
-            let result = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec);
-            s.wait_idle(Duration::from_secs(60));
-            let Ok(r) = result else {
-                break;
-            };
-            let run = Run::of(&r);
+            // A step that fails is tried once more (this machine is shared and noisy): it
+            // fails only when both attempts fail; the better attempt is kept.
+            let mut best: Option<Run> = None;
+            for _attempt in 0..2 {
+                let b = next_base(spec.count_in(spec.duration + spec.warmup));
+                let others = OthersCpu::start();
+                let result = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec);
+                let others_cpu = others.percent_of_a_core();
+                s.wait_idle(Duration::from_secs(60));
+                let Ok(r) = result else { break };
+                let run = Run::of(&r, others_cpu);
+                if run.holds(rate, opts.ramp_p99_ms) {
+                    best = Some(run);
+                    break;
+                }
+                if best.as_ref().is_none_or(|b| better(&run, b)) {
+                    best = Some(run);
+                }
+            }
+            let Some(run) = best else { break };
             let ok = run.holds(rate, opts.ramp_p99_ms);
             eprintln!(
                 "cti-bench: ramp {} {}: p99 {} answered {} errors {} → {}",
@@ -513,13 +541,13 @@ fn ci_rows(
     );
     let _ = writeln!(
         d,
-        "| server | p50 | p99 | p99.9 | max | answered/s | errors |\n|---|---|---|---|---|---|---|"
+        "| server | p50 | p99 | p99.9 | max | answered/s | errors | rest of the machine |\n|---|---|---|---|---|---|---|---|"
     );
     for name in names {
         if let Some(c) = combined.get(name) {
             let _ = writeln!(
                 d,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
+                "| {name} | {} | {} | {} | {} | {} | {} | {:.0} % of a core |",
                 fmt_ms(c.summary.p50),
                 fmt_ms(c.summary.p99),
                 fmt_ms(c.summary.p999),
@@ -529,13 +557,14 @@ fn ci_rows(
                     "0".to_string()
                 } else {
                     c.error_text.join("; ")
-                }
+                },
+                c.others_cpu
             );
         }
     }
     let _ = writeln!(
         d,
-        "\nCeiling search ({} s per step; a step holds while p99 ≤ {limit} ms, errors ≤ 0.1 % and ≥ 95 % of the offered rate is answered):\n",
+        "\nCeiling search ({} s per step; a step holds while p99 ≤ {limit} ms, errors ≤ 0.1 % and ≥ 95 % of the offered rate is answered; a failed step is tried once more and the better attempt kept):\n",
         opts.ramp_secs
     );
     for (name, steps) in ramps {
@@ -543,10 +572,11 @@ fn ci_rows(
             .iter()
             .map(|(rate, run)| {
                 format!(
-                    "{} → p99 {}{}",
+                    "{} → p99 {}{} (rest {:.0} %)",
                     fmt_rate(*rate),
                     fmt_ms(run.summary.p99),
-                    if run.holds(*rate, limit) { "" } else { " ✗" }
+                    if run.holds(*rate, limit) { "" } else { " ✗" },
+                    run.others_cpu
                 )
             })
             .collect();
@@ -608,11 +638,13 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
                 opts.rounds.max(1),
                 fmt_rate(opts.rate)
             );
+            let others = OthersCpu::start();
             let result = loadgen::run(s.addr, make, check.clone(), &spec);
+            let others_cpu = others.percent_of_a_core();
             s.wait_idle(Duration::from_secs(60));
             match result {
                 Ok(r) => {
-                    let run = Run::of(&r);
+                    let run = Run::of(&r, others_cpu);
                     eprintln!(
                         "    p50 {} p99 {} max {} errors {}",
                         fmt_ms(run.summary.p50),
@@ -633,16 +665,27 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
                 warmup: Duration::from_millis(500),
                 ..LoadSpec::new(rate, secs(opts.ramp_secs))
             };
-            let Some(make) = ingest_request(s, base) else {
-                break;
-            };
-            base += spec.count_in(spec.duration + spec.warmup) + 1_000;
-            let result = loadgen::run(s.addr, make, check.clone(), &spec);
-            s.wait_idle(Duration::from_secs(60));
-            let Ok(r) = result else {
-                break;
-            };
-            let run = Run::of(&r);
+            let mut best: Option<Run> = None;
+            for _attempt in 0..2 {
+                let Some(make) = ingest_request(s, base) else {
+                    break;
+                };
+                base += spec.count_in(spec.duration + spec.warmup) + 1_000;
+                let others = OthersCpu::start();
+                let result = loadgen::run(s.addr, make, check.clone(), &spec);
+                let others_cpu = others.percent_of_a_core();
+                s.wait_idle(Duration::from_secs(60));
+                let Ok(r) = result else { break };
+                let run = Run::of(&r, others_cpu);
+                if run.holds(rate, opts.p99_limit_ms) {
+                    best = Some(run);
+                    break;
+                }
+                if best.as_ref().is_none_or(|b| better(&run, b)) {
+                    best = Some(run);
+                }
+            }
+            let Some(run) = best else { break };
             let ok = run.holds(rate, opts.p99_limit_ms);
             eprintln!(
                 "cti-bench: ingest ramp {name} {}: p99 {} errors {} → {}",
@@ -750,10 +793,11 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
             .iter()
             .map(|(rate, run)| {
                 format!(
-                    "{} → p99 {}{}",
+                    "{} → p99 {}{} (rest {:.0} %)",
                     fmt_rate(*rate),
                     fmt_ms(run.summary.p99),
-                    if run.holds(*rate, limit) { "" } else { " ✗" }
+                    if run.holds(*rate, limit) { "" } else { " ✗" },
+                    run.others_cpu
                 )
             })
             .collect();
@@ -806,6 +850,7 @@ mod tests {
             error_text: String::new(),
             scheduled,
             achieved,
+            others_cpu: 0.0,
         }
     }
 
@@ -816,6 +861,22 @@ mod tests {
         assert!(!step_holds(&run(3.0, 6, 5000, 999.0), 1000.0, 20.0));
         assert!(!step_holds(&run(25.0, 0, 5000, 1000.0), 1000.0, 20.0));
         assert!(!step_holds(&run(3.0, 0, 5000, 900.0), 1000.0, 20.0));
+    }
+
+    #[test]
+    fn the_better_attempt_has_fewer_errors_then_a_lower_tail() {
+        assert!(better(
+            &run(3.0, 0, 5000, 1000.0),
+            &run(50.0, 0, 5000, 1000.0)
+        ));
+        assert!(better(
+            &run(50.0, 0, 5000, 1000.0),
+            &run(3.0, 2, 5000, 1000.0)
+        ));
+        assert!(!better(
+            &run(3.0, 0, 5000, 1000.0),
+            &run(3.0, 0, 5000, 1000.0)
+        ));
     }
 
     #[test]
@@ -868,5 +929,6 @@ mod tests {
         assert!(c.peer.contains("python < 1,000/s"), "{}", c.peer);
         assert_eq!(c.verdict, Verdict::Fail, "2,000/s is under 10,000/s");
         assert!(s.details.contains("| ours | 0.000 ms | 0.900 ms"));
+        assert!(s.details.contains("% of a core |"));
     }
 }

@@ -48,6 +48,62 @@ pub fn tree_cpu_ticks(root: u32) -> u64 {
         .sum()
 }
 
+/// Busy and total CPU ticks of the whole machine from the `cpu` line of `/proc/stat` (busy =
+/// everything but idle and iowait).
+pub fn parse_proc_stat(text: &str) -> Option<(u64, u64)> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if v.len() < 5 {
+        return None;
+    }
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v[3] + v[4];
+    Some((total - idle, total))
+}
+
+/// CPU used by processes other than this one and its descendants, measured between
+/// [`OthersCpu::start`] and [`OthersCpu::percent_of_a_core`].
+pub struct OthersCpu {
+    machine_busy: u64,
+    ours: u64,
+    at: std::time::Instant,
+}
+
+impl OthersCpu {
+    pub fn start() -> OthersCpu {
+        OthersCpu {
+            machine_busy: machine_busy_ticks(),
+            ours: tree_cpu_ticks(std::process::id()),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Percent of one core the rest of the machine used since `start` (100 = one full core).
+    pub fn percent_of_a_core(&self) -> f64 {
+        let busy = machine_busy_ticks().saturating_sub(self.machine_busy);
+        let ours = tree_cpu_ticks(std::process::id()).saturating_sub(self.ours);
+        let secs = self.at.elapsed().as_secs_f64();
+        if secs <= 0.0 {
+            return 0.0;
+        }
+        // 100 ticks per second per core.
+        busy.saturating_sub(ours) as f64 / secs
+    }
+}
+
+fn machine_busy_ticks() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| parse_proc_stat(&s))
+        .map(|(busy, _)| busy)
+        .unwrap_or(0)
+}
+
 /// A `Key:   1234 kB` field of `smaps_rollup` or `status`, in kB.
 pub fn parse_kb_field(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
@@ -230,6 +286,17 @@ SwapPss:               0 kB
         );
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("12 (x) S notapid"), None);
+    }
+
+    #[test]
+    fn reads_machine_cpu() {
+        let stat = "cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 50 2 25 500 10 0 1 1 0 0\n";
+        assert_eq!(parse_proc_stat(stat), Some((161, 1181)));
+        assert_eq!(parse_proc_stat("cpu0 1 2 3 4 5"), None);
+        let own = std::fs::read_to_string("/proc/stat").unwrap();
+        assert!(parse_proc_stat(&own).is_some());
+        let o = OthersCpu::start();
+        assert!(o.percent_of_a_core() >= 0.0);
     }
 
     #[test]
