@@ -1,5 +1,6 @@
-// Calls: an incoming call appears on screen the moment it rings, with its timer; click-to-call
-// rings the agent's phone first, which can be answered and hung up from the card; a `tel:` link
+// Calls: an incoming call appears on screen the moment it rings, with its timer; a call from the
+// demo menu is answered and hung up from its card; click-to-call rings the agent's phone first,
+// which can be answered and hung up from the card; a `tel:` link
 // pre-fills and focuses the dial box (at startup and while running) and never dials by itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +8,20 @@ import { launch } from './lib/app.mjs';
 import { card, openTab, ready, SCENARIO, shot } from './lib/panel.mjs';
 
 const EN = '[ui]\nlanguage = "en"\ntheme = "light"\n';
+
+/** After Hang up: the card ends (and later leaves the board); a refusal shows on the card. */
+async function hungUp(session, css) {
+  const state = await session.waitForScript(
+    `const el = document.querySelector(arguments[0]);
+     if (!el) return 'gone';
+     const err = el.querySelector('[data-testid="call-error"]');
+     if (err) return 'error: ' + err.textContent;
+     return el.dataset.phase === 'ended' ? 'ended' : null;`,
+    [css],
+    { timeout: 30000, what: `${css} hung up` },
+  );
+  assert.ok(state === 'ended' || state === 'gone', state);
+}
 
 test('an incoming call appears on screen with its caller and timer', async () => {
   const { session } = await launch({ config: EN });
@@ -25,6 +40,29 @@ test('an incoming call appears on screen with its caller and timer', async () =>
   }
 });
 
+test('the demo menu rings the agent; the call is answered and hung up from its card', async () => {
+  const { session } = await launch({ config: EN });
+  try {
+    await ready(session);
+    await (await session.find('[data-testid="demo-menu"] summary')).click();
+    await (await session.waitFor('[data-testid="demo-incoming"]')).click();
+    const key = await session.waitForScript(
+      `const c = [...document.querySelectorAll('[data-testid="call-card"][data-phase="ringing"]')]
+         .find((e) => e.textContent.includes('Demo caller'));
+       return c ? c.dataset.key : null;`,
+      [],
+      { timeout: 20000, what: 'the simulated incoming call' },
+    );
+    const c = `[data-testid="call-card"][data-key="${key}"]`;
+    await (await session.find(`${c} button[aria-label="Answer"]`)).click();
+    await session.waitFor(`${c}[data-phase="active"]`, { timeout: 20000 });
+    await (await session.find(`${c} button[aria-label="Hang up"]`)).click();
+    await hungUp(session, c);
+  } finally {
+    await session.quit();
+  }
+});
+
 test('click-to-call: answer the own leg, then hang up from the card', async () => {
   const { session } = await launch({ config: EN });
   try {
@@ -37,7 +75,7 @@ test('click-to-call: answer the own leg, then hang up from the card', async () =
     await (await session.waitFor(`${c}[data-phase="ringing"] button[aria-label="Answer"]`, { timeout: 20000 })).click();
     await session.waitFor(`${c}[data-phase="active"]`, { timeout: 20000 });
     await (await session.find(`${c} button[aria-label="Hang up"]`)).click();
-    await session.waitFor(`${c}[data-phase="ended"]`, { timeout: 20000 });
+    await hungUp(session, c);
     // The number is offered again next time (recent numbers survive a reload).
     assert.ok(await session.execute("return JSON.parse(localStorage.getItem('cti.recentNumbers')).includes('+74956407080')"));
   } finally {

@@ -16,6 +16,9 @@ mkdir -p target/e2e-screenshots
 files="${*:-tests/e2e/*.test.mjs}"
 
 display=:${CTI_E2E_DISPLAY:-99}
+# Another run on the same machine needs its own display and ports (CTI_E2E_DISPLAY, CTI_E2E_PORT).
+port=${CTI_E2E_PORT:-4444}
+export CTI_E2E_DRIVER="http://127.0.0.1:$port"
 Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb=$!
 # The app's and the drivers' output is kept in target/e2e-logs for a failed run's diagnosis.
@@ -28,9 +31,9 @@ for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1
 # teardown of the session bus instead of its child's status.
 echo 1 > "$work/status"
 dbus-run-session -- bash -c '
-  tauri-driver --port 4444 >"'"$work"'/tauri-driver.log" 2>&1 &
+  tauri-driver --port '"$port"' --native-port '"$((port + 1))"' >"'"$work"'/tauri-driver.log" 2>&1 &
   driver=$!
-  for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/'"$port"') 2>/dev/null && break; sleep 0.1; done
   status=0
   node --test --test-concurrency=1 '"$files"' || status=$?
   kill $driver 2>/dev/null || true
