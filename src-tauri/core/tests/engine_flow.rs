@@ -188,6 +188,20 @@ async fn incoming_call_is_one_card_answer_park_and_hang_up() {
         e.snapshot().park.slots.iter().any(|p| p.slot == 6)
     })
     .await;
+    // The card shows the call parked, and stays so when the parking leg's end is reported.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let parked = s
+        .engine
+        .snapshot()
+        .calls
+        .into_iter()
+        .find(|c| c.key == card.key)
+        .expect("card");
+    assert_eq!(
+        (parked.phase, parked.parked_slot),
+        (cti_core::engine::board::CallPhase::Parked, Some(6)),
+        "{parked:#?}"
+    );
     let slot = s
         .engine
         .snapshot()

@@ -136,7 +136,13 @@ impl Engine {
                 if let Some(s) = slot.filter(|s| !(1..=9).contains(s)) {
                     return Err(EngineError::Invalid(format!("slot {s} is not 1-9")));
                 }
-                provider.park(&call_ref, slot).await?;
+                let used = provider.park(&call_ref, slot).await?;
+                let now = chrono::Utc::now().timestamp_millis();
+                let by = call_ref.extension_id.clone().unwrap_or_else(|| me.clone());
+                let changed = lock(&self.inner.board).mark_parked(&call.key, used, &by, now);
+                if let Some(c) = changed {
+                    self.emit(UiEvent::Call(c));
+                }
             }
             CallAction::Bridge { slot } => provider.bridge(&call_ref, slot).await?,
             CallAction::Eavesdrop => provider.eavesdrop(&call_ref, &me).await?,

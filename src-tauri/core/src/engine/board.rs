@@ -170,6 +170,44 @@ impl Board {
         })
     }
 
+    /// The platform accepted a park of card `key` into `slot`: show it parked.
+    pub fn mark_parked(&mut self, key: &str, slot: u8, by: &str, at_ms: i64) -> Option<CallView> {
+        let c = self.calls.get_mut(key)?;
+        c.phase = CallPhase::Parked;
+        c.parked_slot = Some(slot);
+        c.parked_by = Some(by.to_string());
+        c.parked_ms = Some(at_ms);
+        Some(c.clone())
+    }
+
+    /// Parked cards whose slot is no longer occupied (per `occupied(slot)`): returned to the
+    /// parker when the park timeout has passed, otherwise bridged by someone. Returns the changes.
+    pub fn unpark_vanished(
+        &mut self,
+        now_ms: i64,
+        timeout_ms: i64,
+        occupied: impl Fn(u8) -> bool,
+    ) -> Vec<CallView> {
+        let mut out = Vec::new();
+        for c in self.calls.values_mut() {
+            let (Some(slot), Some(at)) = (c.parked_slot, c.parked_ms) else {
+                continue;
+            };
+            if c.phase != CallPhase::Parked || occupied(slot) || now_ms - at < 3_000 {
+                continue;
+            }
+            c.parked_slot = None;
+            if now_ms - at >= timeout_ms - 5_000 {
+                c.returned_from_park = true;
+                c.phase = CallPhase::Ringing;
+            } else {
+                c.phase = CallPhase::Active;
+            }
+            out.push(c.clone());
+        }
+        out
+    }
+
     /// True the first time a card is counted as missed.
     pub fn mark_counted_missed(&mut self, key: &str) -> bool {
         self.counted_missed.insert(key.to_string())
@@ -372,6 +410,11 @@ fn apply_kind(c: &mut CallView, ev: &CallEvent) {
                 result: None,
             });
         }
+        // The parking leg's own end (reported within seconds of the park) does not end a
+        // parked call: it waits in its slot.
+        CallEventKind::Ended { .. }
+            if c.phase == CallPhase::Parked
+                && c.parked_ms.is_some_and(|p| ev.at_ms - p < 10_000) => {}
         CallEventKind::Ended { result, .. } => {
             c.phase = CallPhase::Ended;
             c.ended_ms = Some(c.ended_ms.map_or(ev.at_ms, |e| e.max(ev.at_ms)));
@@ -538,6 +581,31 @@ mod tests {
         let c = b.find("telphin:t1").unwrap();
         assert!(c.returned_from_park);
         assert_eq!(c.parked_slot, None);
+    }
+
+    #[test]
+    fn a_parked_card_survives_its_leg_end_and_is_marked_when_it_returns() {
+        let mut b = Board::default();
+        b.apply(&created(Source::Telphin, "t1", 0, "100"));
+        let key = b.find("telphin:t1").unwrap().key.clone();
+        b.mark_parked(&key, 6, "34414", 1_000).unwrap();
+        let end = CallEventKind::Ended {
+            result: ResultCode::from_code("200"),
+            talk_secs: None,
+        };
+        b.apply(&ev(Source::Era, "t1", 2_000, end));
+        assert_eq!(b.get(&key).unwrap().phase, CallPhase::Parked);
+        // Still in the slot: nothing changes.
+        assert!(b.unpark_vanished(60_000, 180_000, |s| s == 6).is_empty());
+        // Gone from the slot at the return time: back from parking, ringing.
+        let changed = b.unpark_vanished(181_000, 180_000, |_| false);
+        assert_eq!(changed.len(), 1);
+        assert!(changed[0].returned_from_park);
+        assert_eq!(changed[0].phase, CallPhase::Ringing);
+        // Gone early means someone bridged it.
+        b.mark_parked(&key, 3, "34414", 200_000).unwrap();
+        let changed = b.unpark_vanished(210_000, 180_000, |_| false);
+        assert_eq!(changed[0].phase, CallPhase::Active);
     }
 
     #[test]

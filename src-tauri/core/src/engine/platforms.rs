@@ -75,6 +75,13 @@ impl Platforms {
         c
     }
 
+    /// The agent's Telphin extension id (its parking lot), when Telphin is connected.
+    pub fn extension_id(&self) -> Option<String> {
+        self.telphin
+            .as_ref()
+            .and_then(|t| t.client.config().extension_ids.first().cloned())
+    }
+
     pub fn extension(&self) -> Option<String> {
         self.era
             .as_ref()
@@ -442,6 +449,16 @@ impl Engine {
                 }
                 let warn_secs = i64::from(engine.config().ui.park_warning_secs);
                 let park = lock(&engine.inner.platforms).park_snapshot();
+                let own = lock(&engine.inner.platforms).extension_id();
+                let timeout_ms = park.timeout_secs as i64 * 1000;
+                let changed = lock(&engine.inner.board).unpark_vanished(now, timeout_ms, |slot| {
+                    park.slots.iter().any(|p| {
+                        p.slot == slot && own.as_deref().is_none_or(|o| p.extension_id == o)
+                    })
+                });
+                for c in changed {
+                    engine.emit(UiEvent::Call(c));
+                }
                 for s in &park.slots {
                     if let Some(at) = s.returns_at_ms {
                         let key = (s.extension_id.clone(), s.slot, at);
