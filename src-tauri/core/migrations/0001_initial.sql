@@ -18,7 +18,8 @@ CREATE INDEX raw_record_received ON raw_record (received_ms);
 
 -- One row per real call, however many sources reported it.
 CREATE TABLE call (
-    id                 INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: the id of a merged or purged call is never given to another call.
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     direction          TEXT,
     remote_number      TEXT,
     -- Last 10 digits of remote_number: the key of the cross-source merge and number lookups.

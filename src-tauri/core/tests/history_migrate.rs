@@ -15,11 +15,19 @@ struct Case {
     check: fn(&Reader),
 }
 
-const CASES: &[Case] = &[Case {
-    version: 1,
-    seed: seed_v1,
-    check: check_v1,
-}];
+const CASES: &[Case] = &[
+    Case {
+        version: 1,
+        seed: seed_v1,
+        check: check_v1,
+    },
+    // v2 only added nullable signature columns (a rebuild cache): v1's rows are valid v2 rows.
+    Case {
+        version: 2,
+        seed: seed_v1,
+        check: check_v1,
+    },
+];
 
 const T: i64 = 1_704_067_200_000;
 

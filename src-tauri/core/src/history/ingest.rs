@@ -261,7 +261,6 @@ pub(crate) fn rebuild(
             queue.push(keep);
             continue;
         }
-        store::refresh_search(conn, call_id, &state, is_fresh)?;
     }
     Ok(())
 }
