@@ -131,6 +131,26 @@ fn commands_answer_and_acl_refuses_everything_else() {
     )
     .unwrap_err();
     assert_eq!(err["code"], "not_found");
+    // A new listener token: the old URLs answer 404, the new ones work, the config file stays clean.
+    let old_urls = snap["listener_urls"].clone();
+    let urls = invoke(&w, "regenerate_listener_token", json!({})).expect("regenerate");
+    assert_ne!(urls["calls"], old_urls["calls"]);
+    let text = std::fs::read_to_string(dir.path().join("config.toml")).expect("user file");
+    let new_token = urls["calls"]
+        .as_str()
+        .unwrap_or_default()
+        .split('/')
+        .rev()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        new_token.len() >= 22 && !text.contains(&new_token),
+        "{text}"
+    );
+    let secrets = std::fs::read_to_string(dir.path().join("secrets.toml")).expect("secret file");
+    assert!(secrets.contains(&new_token));
+
     // Demo controls refuse outside demo mode.
     let err = invoke(&w, "demo_call", json!({"kind": "incoming"})).unwrap_err();
     assert_eq!(err["code"], "unsupported");

@@ -299,3 +299,14 @@ pub async fn support_bundle(engine: EngineState<'_>) -> Result<String, UiError> 
 pub fn take_pending_dial(engine: EngineState<'_>) -> Option<String> {
     engine.take_pending_dial()
 }
+
+#[tauri::command]
+#[instrument(skip(engine), err)]
+pub async fn regenerate_listener_token(
+    engine: EngineState<'_>,
+) -> Result<cti_core::hooks::ListenerUrls, UiError> {
+    engine
+        .regenerate_listener_token()
+        .await
+        .map_err(UiError::from)
+}

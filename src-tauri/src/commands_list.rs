@@ -35,4 +35,5 @@ pub const COMMANDS: &[&str] = &[
     "self_test",
     "support_bundle",
     "take_pending_dial",
+    "regenerate_listener_token",
 ];

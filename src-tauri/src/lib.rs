@@ -66,6 +66,7 @@ pub fn run_app<R: Runtime>(
             commands::self_test,
             commands::support_bundle,
             commands::take_pending_dial,
+            commands::regenerate_listener_token,
         ])
         .setup(move |app| {
             sink.attach(app.handle().clone());

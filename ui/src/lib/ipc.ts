@@ -1,5 +1,6 @@
 // The only module that talks to Tauri. Everything else imports typed functions from here, so
 // the views can be unit-tested with this module mocked.
+import type { ListenerUrls } from '../bindings/ListenerUrls';
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { Action } from '../bindings/Action';
@@ -106,6 +107,7 @@ export const api = {
 
   selfTest: () => call<SelfTestReport>('self_test'),
   supportBundle: () => call<string>('support_bundle'),
+  regenerateListenerToken: () => call<ListenerUrls>('regenerate_listener_token'),
 
   teamRefresh: () => call<TeamView>('team_refresh'),
   teamAction: (extensionId: string, callApiId: string, action: TeamAction) =>

@@ -68,3 +68,41 @@ impl Engine {
         support::write_bundle(&out, inputs).map_err(|e| EngineError::Invalid(e.to_string()))
     }
 }
+
+impl Engine {
+    /// Make a new listener token: stored in the keyring, the listener restarted on it, and the
+    /// Telphin event subscriptions re-pointed at the new URL. Returns the new URLs, which the
+    /// admin pastes into the platforms (the old ones answer 404 from now on).
+    pub async fn regenerate_listener_token(
+        &self,
+    ) -> Result<crate::hooks::ListenerUrls, EngineError> {
+        if self.inner.options.demo {
+            return Err(EngineError::Invalid(
+                "not in demo mode: the built-in simulator keeps the URLs it was started with"
+                    .into(),
+            ));
+        }
+        let token = crate::hooks::generate_token();
+        self.set_secret("listener.token", serde_json::Value::String(token))?;
+        let old = lock(&self.inner.listener).take();
+        if let Some(l) = old {
+            l.shutdown().await;
+        }
+        self.start_listener().await;
+        let urls = lock(&self.inner.listener)
+            .as_ref()
+            .map(|l| l.urls())
+            .ok_or_else(|| EngineError::Unavailable("the listener did not restart".into()))?;
+        let telphin = lock(&self.inner.platforms)
+            .telphin
+            .as_ref()
+            .map(|t| t.client.clone());
+        if let Some(client) = telphin {
+            let method = client.config().events_method;
+            if let Err(e) = client.ensure_subscriptions(&urls.telphin, method).await {
+                tracing::warn!(error = %e, "Telphin subscriptions not re-pointed at the new listener URL");
+            }
+        }
+        Ok(urls)
+    }
+}

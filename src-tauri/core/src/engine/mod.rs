@@ -346,7 +346,11 @@ impl Engine {
     }
 
     /// Store a secret (`era.token`, …) in the keyring (or the 0600 file) and use it from now on.
-    fn set_secret(&self, key: &str, value: serde_json::Value) -> Result<SettingsView, EngineError> {
+    pub(crate) fn set_secret(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<SettingsView, EngineError> {
         let Some(secret) = value.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
             return Err(EngineError::Invalid(format!(
                 "{key}: a non-empty text is required"
