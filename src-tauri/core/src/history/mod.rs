@@ -48,6 +48,7 @@ mod export;
 mod fold;
 mod ingest;
 pub mod migrations;
+mod names;
 mod open;
 mod query;
 mod reader;
@@ -65,7 +66,7 @@ use tokio::sync::{oneshot, watch};
 
 pub use error::HistoryError;
 pub use export::{ExportedCall, CSV_HEADER};
-pub use fold::number_key;
+pub use names::number_key;
 pub use query::{search_expression, MAX_PAGE, MIN_SEARCH_CHARS};
 pub use reader::Reader;
 pub use types::{

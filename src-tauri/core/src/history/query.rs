@@ -4,8 +4,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::error::HistoryError;
-use super::fold::{self, number_key, source_bit};
 use super::ingest::resolve_call;
+use super::names::{self, number_key, source_bit};
 use super::types::{
     CallDetails, CallFilter, CallPage, CallSummary, IvrSession, Leg, Note, PageCursor, PageRequest,
     ParkEpisode, Recording, RejectedEntry, SourceCallId, StoredEvent, StoredRaw, Transfer,
@@ -55,7 +55,7 @@ fn summary(r: &Row) -> rusqlite::Result<CallSummary> {
         direction: r
             .get::<_, Option<String>>(1)?
             .as_deref()
-            .and_then(fold::parse_direction),
+            .and_then(names::parse_direction),
         remote: party(r.get(2)?, r.get(3)?, None),
         local: party(r.get(4)?, r.get(5)?, None),
         did: r.get(6)?,
@@ -71,7 +71,7 @@ fn summary(r: &Row) -> rusqlite::Result<CallSummary> {
             .and_then(Outcome::parse),
         result: result_code(r.get(16)?, r.get(17)?, r.get(18)?),
         missed: r.get(19)?,
-        sources: fold::sources_from_bits(r.get(20)?),
+        sources: names::sources_from_bits(r.get(20)?),
         disposition: r.get(21)?,
         note_count: r.get::<_, i64>(22)?.clamp(0, i64::from(u32::MAX)) as u32,
         has_recording: r.get(23)?,
@@ -232,7 +232,7 @@ pub(crate) fn count_calls(conn: &Connection, filter: &CallFilter) -> Result<u64,
 
 fn source_col(r: &Row, i: usize) -> rusqlite::Result<crate::model::Source> {
     let s: String = r.get(i)?;
-    fold::parse_source(&s).ok_or_else(|| {
+    names::parse_source(&s).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
             rusqlite::types::Type::Text,
@@ -325,7 +325,7 @@ pub(crate) fn call_details(conn: &Connection, call_id: i64) -> Result<CallDetail
                 parked_by: r.get(2)?,
                 parked_ms: r.get(3)?,
                 unparked_ms: r.get(4)?,
-                how: r.get::<_, Option<String>>(5)?.as_deref().and_then(fold::parse_unpark),
+                how: r.get::<_, Option<String>>(5)?.as_deref().and_then(names::parse_unpark),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -6,7 +6,8 @@ use std::hash::{Hash, Hasher};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::HistoryError;
-use super::fold::{self, kind_name, CallState, FoldEvent};
+use super::fold::{CallState, FoldEvent};
+use super::names::{self, kind_name};
 use crate::model::{CallEventKind, Party};
 
 /// Load a call's events for folding. Events whose payload no longer parses (written by a newer
@@ -27,7 +28,7 @@ pub(crate) fn load_events(conn: &Connection, call_id: i64) -> Result<Vec<FoldEve
     let mut out = Vec::new();
     for row in rows {
         let (id, source, at_ms, dedup_key, payload) = row?;
-        let Some(source) = fold::parse_source(&source) else {
+        let Some(source) = names::parse_source(&source) else {
             tracing::warn!(
                 event = id,
                 source,
@@ -259,7 +260,7 @@ pub(crate) fn persist(
                 p.by,
                 p.parked_ms,
                 p.unparked_ms,
-                p.how.map(fold::unpark_str),
+                p.how.map(names::unpark_str),
             ])?;
         }
     }
