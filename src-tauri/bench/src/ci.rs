@@ -788,6 +788,7 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
             c.errors
         );
     }
+    let _ = writeln!(d);
     for (name, steps) in &ramps {
         let s: Vec<String> = steps
             .iter()
