@@ -33,6 +33,12 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver
   cargo install tauri-driver --version '^2' --locked
 fi
 
+# cargo-deny: supply-chain check (licenses, bans, sources) run by scripts/test.sh.
+if ! command -v cargo-deny >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo-deny" ]; then
+  echo "setup: installing cargo-deny"
+  cargo install cargo-deny --version '^0.20' --locked
+fi
+
 # Front-end dependencies (reinstalled only when the lock file changes).
 stamp=ui/node_modules/.package-lock.sha
 want=$(sha256sum ui/package-lock.json | cut -d' ' -f1)

@@ -11,6 +11,14 @@ step() { echo; echo "==> $*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "cargo deny (licenses, bans, sources)"
+# The advisory database is fetched over the network; machines that reach only the package
+# registries skip it unless CTI_DENY_ADVISORIES=1 (see deny.toml).
+cargo deny --log-level error check licenses bans sources
+if [ "${CTI_DENY_ADVISORIES:-0}" = 1 ]; then
+  cargo deny --log-level error check advisories
+fi
+
 step "UI build (the app embeds it)"
 (cd ui && npm run build --silent)
 
