@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cti_core::history::{History, HistoryConfig};
-use cti_core::hooks::{Listener, ListenerConfig};
+use cti_core::hooks::{IvrStore, Listener, ListenerConfig};
 use cti_core::model::CallEvent;
 use cti_core::sink::{Accepted, EventSink, RawRecord, RejectedRequest, SinkError};
 
@@ -37,7 +37,13 @@ pub fn listener_config(port: u16, token: &str) -> ListenerConfig {
 }
 
 /// Serve until killed. `history`: the SQLite file to store into (else [`NullSink`]).
-pub fn serve_listener(port: u16, token: &str, history: Option<PathBuf>) -> Result<(), String> {
+/// `store`: when Call Interactive steps are stored (the app's default is after the reply).
+pub fn serve_listener(
+    port: u16,
+    token: &str,
+    history: Option<PathBuf>,
+    store: IvrStore,
+) -> Result<(), String> {
     // The app's runtime: multi-threaded, one worker per core.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,7 +57,11 @@ pub fn serve_listener(port: u16, token: &str, history: Option<PathBuf>) -> Resul
             ),
             None => Arc::new(NullSink),
         };
-        let handle = Listener::start(listener_config(port, token), sink)
+        let config = ListenerConfig {
+            ivr_store: store,
+            ..listener_config(port, token)
+        };
+        let handle = Listener::start(config, sink)
             .await
             .map_err(|e| format!("listener: {e}"))?;
         println!("READY http://{}", handle.local_addr());

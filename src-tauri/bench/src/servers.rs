@@ -53,8 +53,11 @@ impl Paths {
 pub enum SinkKind {
     /// Acknowledge at once (the listener alone).
     Null,
-    /// The real SQLite history on a temporary file (WAL, synchronous=FULL).
+    /// The real SQLite history on a temporary file (WAL, synchronous=FULL); Call Interactive
+    /// steps stored after the reply (the app's default).
     History,
+    /// The same, with `ivr_store = "before_reply"`: the reply waits for the durable commit.
+    HistoryStoreFirst,
 }
 
 /// A running server process.
@@ -222,13 +225,18 @@ pub fn spawn_ours(paths: &Paths, token: &str, sink: SinkKind) -> Result<Server, 
         .arg(token);
     let (name, tmp) = match sink {
         SinkKind::Null => ("ours", None),
-        SinkKind::History => {
+        SinkKind::History | SinkKind::HistoryStoreFirst => {
             let dir = tempfile::Builder::new()
                 .prefix("cti-bench-history")
                 .tempdir_in(paths.root.join("target"))
                 .map_err(|e| format!("temp dir: {e}"))?;
             cmd.arg("--history").arg(dir.path().join("history.db"));
-            ("ours+history", Some(dir))
+            if sink == SinkKind::HistoryStoreFirst {
+                cmd.arg("--ivr-store").arg("before_reply");
+                ("ours+history-first", Some(dir))
+            } else {
+                ("ours+history", Some(dir))
+            }
         }
     };
     start(

@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use cti_core::hooks::{
-    validate_xml, Action, Condition, DecisionError, IvrRule, IvrSettings, ReplayError, TextTest,
+    validate_xml, Action, Condition, DecisionError, IvrRule, IvrSettings, IvrStore, ReplayError,
+    TextTest,
 };
 use cti_core::model::CallEventKind;
 use hooks_support::{config, http, start};
@@ -86,6 +87,7 @@ async fn rules_choose_the_reply_and_the_step_is_stored() {
         }]
     );
 
+    sink.wait_accepts(3).await;
     let events = sink.events();
     let steps: Vec<_> = events
         .iter()
@@ -170,6 +172,7 @@ async fn an_undecided_request_gets_the_rules_actions_within_the_deadline() {
 async fn store_failures_and_stalls_give_the_fallback_never_a_500() {
     let mut cfg = config();
     cfg.ivr = settings();
+    cfg.ivr_store = IvrStore::BeforeReply;
     cfg.ivr_deadline_ms = 1_000;
     let fallback = cfg.ivr.fallback_actions.clone();
     let (listener, sink) = start(cfg).await;
@@ -204,6 +207,51 @@ async fn store_failures_and_stalls_give_the_fallback_never_a_500() {
     listener.shutdown().await;
 }
 
+/// The default: the reply does not wait for the store. A stalled or failing store does not
+/// change the answer, the step is stored once the store is back, and shutdown waits for it.
+#[tokio::test]
+async fn by_default_the_reply_does_not_wait_for_the_store() {
+    let mut cfg = config();
+    cfg.ivr = settings();
+    cfg.ivr_deadline_ms = 1_000;
+    assert_eq!(cfg.ivr_store, IvrStore::AfterReply);
+    let (listener, sink) = start(cfg).await;
+    let url = listener.urls().ivr;
+    let client = http();
+    // The store takes 3 s, three times the deadline: the rule still answers, not the fallback.
+    sink.delay_ms.store(3_000, Ordering::SeqCst);
+    let asked = std::time::Instant::now();
+    assert_eq!(ask(&client, &url, CALL).await, transfer("101"));
+    assert!(asked.elapsed() < Duration::from_millis(2_500));
+    assert_eq!(sink.accepts(), 0, "answered before the store finished");
+    let note = listener.inspector().entries()[0].note.clone();
+    assert!(note.contains("stored after the reply"), "{note}");
+    sink.delay_ms.store(0, Ordering::SeqCst);
+    let events = sink
+        .wait_events("the IVR step", |e| {
+            e.iter()
+                .any(|e| matches!(e.kind, CallEventKind::Ivr { .. }))
+        })
+        .await;
+    assert!(events.iter().all(|e| e.call_id == "c1"));
+
+    // A failing store is retried after the reply: the step lands once the store recovers.
+    sink.fail.store(true, Ordering::SeqCst);
+    let other = CALL.replace("CallID=c1", "CallID=c2");
+    assert_eq!(ask(&client, &url, &other).await, transfer("101"));
+    sink.wait_entered(3).await;
+    sink.fail.store(false, Ordering::SeqCst);
+    sink.wait_events("the retried step", |e| e.iter().any(|e| e.call_id == "c2"))
+        .await;
+
+    // Shutdown stores what is still queued before it returns.
+    sink.delay_ms.store(300, Ordering::SeqCst);
+    let third = CALL.replace("CallID=c1", "CallID=c3");
+    assert_eq!(ask(&client, &url, &third).await, transfer("101"));
+    listener.shutdown().await;
+    assert!(sink.events().iter().any(|e| e.call_id == "c3"));
+}
+
 #[tokio::test]
 async fn replay_reruns_a_stored_request_through_the_same_handler() {
     let mut cfg = config();
@@ -227,6 +275,7 @@ async fn replay_reruns_a_stored_request_through_the_same_handler() {
     );
     let entries = listener.inspector().entries();
     let (ivr, calls) = (entries[0].clone(), entries[1].clone());
+    sink.wait_accepts(2).await;
     let stored = sink.events().len();
 
     let again = listener.replay(calls.id).await.unwrap();

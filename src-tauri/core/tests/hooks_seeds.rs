@@ -264,7 +264,10 @@ async fn seed_001_request_by_get_and_post_gets_each_seed_reply() {
     let xml = resp.text().await.unwrap();
     assert!(xml.contains("<Response/>"), "{xml}");
 
-    // Each request became a call-in-IVR event (once per call) and an IVR step.
+    // Each request became a call-in-IVR event (once per call) and an IVR step (stored after
+    // the reply: wait for all of them).
+    sink.wait_accepts(u32::try_from(2 * seed_001_rules().len() + 1).unwrap())
+        .await;
     let events = sink.events();
     let created: Vec<_> = events
         .iter()

@@ -10,6 +10,7 @@ use ts_rs::TS;
 
 use super::error::ListenerError;
 use super::ivr::IvrSettings;
+use super::steps::IvrStore;
 
 /// Default body limit: 64 KiB (platform requests are tiny).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -61,6 +62,10 @@ pub struct ListenerConfig {
     /// exceeded: on expiry the reply is `ivr.fallback_actions`.
     #[ts(type = "number")]
     pub ivr_deadline_ms: u64,
+    /// When a Call Interactive step is stored: `after_reply` (default: answer from memory, store
+    /// in the background, nothing dropped) or `before_reply` (durable first; a failed or slow
+    /// store gives the fallback reply).
+    pub ivr_store: IvrStore,
     /// Concurrent connections served; further ones wait to be accepted.
     pub max_connections: usize,
     /// Call Interactive rules and the default and fallback replies.
@@ -85,6 +90,7 @@ impl Default for ListenerConfig {
             body_timeout_ms: 5_000,
             store_timeout_ms: 10_000,
             ivr_deadline_ms: 2_000,
+            ivr_store: IvrStore::AfterReply,
             max_connections: 64,
             ivr: IvrSettings::default(),
             inspector: InspectorSettings::default(),
@@ -116,6 +122,7 @@ impl std::fmt::Debug for ListenerConfig {
             .field("body_timeout_ms", &self.body_timeout_ms)
             .field("store_timeout_ms", &self.store_timeout_ms)
             .field("ivr_deadline_ms", &self.ivr_deadline_ms)
+            .field("ivr_store", &self.ivr_store)
             .field("max_connections", &self.max_connections)
             .field("ivr", &self.ivr)
             .field("inspector", &self.inspector)

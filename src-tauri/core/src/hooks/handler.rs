@@ -14,6 +14,7 @@ use super::error::one_line;
 use super::inspector::{BodyState, IncomingRequest, Inspector, InspectorEntry, Route};
 use super::ivr::{evaluate, response_xml, Action, CallInteractiveRequest, IvrSettings};
 use super::params::Params;
+use super::steps::{IvrStore, StepQueue};
 use super::telphin::decode_telphin_event;
 use super::time::DecodeOptions;
 use crate::model::{CallEvent, Source};
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     pub sink: Arc<dyn EventSink>,
     pub inspector: Inspector,
     pub decisions: Decisions,
+    /// Call Interactive steps stored after the reply.
+    pub steps: StepQueue,
 }
 
 impl Shared {
@@ -396,19 +399,28 @@ async fn decide_and_store(
     };
     let events = request.to_events(req.received_ms, &actions, &decided_by, rule_id.as_deref());
     let rule_note = rule_id.map(|r| format!(" {r:?}")).unwrap_or_default();
+    let raw = raw_record(req, Source::CallInteractive);
+    // A replay is the inspector asking "what would we answer now": it waits for its store.
+    let (raw, events) = if shared.config.ivr_store == IvrStore::AfterReply && !replay {
+        match shared.steps.offer(raw, events) {
+            Ok(()) => {
+                return Reply::xml(
+                    &actions,
+                    format!("decided by {decided_by}{rule_note}; stored after the reply"),
+                )
+            }
+            // The queue is full (or closing): store this one before replying.
+            Err(step) => step,
+        }
+    } else {
+        (raw, events)
+    };
     // Leave a little of the budget so this timeout, not the outer one, reports a slow store.
     let remaining = deadline_at
         .saturating_duration_since(Instant::now())
         .saturating_sub(Duration::from_millis(20));
     let fallback = |why: String| Reply::xml(&settings.fallback_actions, format!("fallback: {why}"));
-    match tokio::time::timeout(
-        remaining,
-        shared
-            .sink
-            .accept(raw_record(req, Source::CallInteractive), events),
-    )
-    .await
-    {
+    match tokio::time::timeout(remaining, shared.sink.accept(raw, events)).await {
         Ok(Ok(a)) => Reply::xml(
             &actions,
             format!(

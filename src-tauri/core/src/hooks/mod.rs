@@ -28,6 +28,7 @@ mod inspector;
 pub mod ivr;
 mod params;
 mod server;
+mod steps;
 pub mod telphin;
 mod time;
 
@@ -46,5 +47,6 @@ pub use ivr::{
 };
 pub use params::Params;
 pub use server::{Listener, ListenerHandle, ListenerUrls};
+pub use steps::IvrStore;
 pub use telphin::{decode_telphin_event, TelphinEvent, TelphinEventType};
 pub use time::{format_local, parse_timestamp, DecodeOptions};

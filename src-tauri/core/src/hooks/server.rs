@@ -30,6 +30,7 @@ use super::error::{DecisionError, ListenerError, ReplayError, RuleError};
 use super::handler::{process, redact, Shared};
 use super::inspector::{BodyState, IncomingRequest, Inspector, InspectorEntry};
 use super::ivr::{Action, IvrSettings};
+use super::steps::{self, StepQueue};
 use crate::sink::{EventSink, RejectedRequest};
 
 /// Bodies over the limit are read and dropped up to this size so the client sees the `413`.
@@ -78,6 +79,9 @@ impl Listener {
                 addr: checked.addr.to_string(),
                 source,
             })?;
+        let (shutdown, rx) = watch::channel(false);
+        let (steps, steps_task) =
+            StepQueue::start(sink.clone(), steps::QUEUE_CAPACITY, shutdown.subscribe());
         let shared = Arc::new(Shared {
             token: config.token.clone(),
             tz: checked.tz,
@@ -86,9 +90,9 @@ impl Listener {
             inspector: Inspector::new(config.inspector.clone()),
             decisions: Decisions::new(),
             sink,
+            steps,
             config,
         });
-        let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, shared.clone(), rx));
         tracing::info!(addr = %local_addr, "webhook listener started");
         Ok(ListenerHandle {
@@ -96,6 +100,7 @@ impl Listener {
             local_addr,
             shutdown,
             task: Some(task),
+            steps_task: Some(steps_task),
         })
     }
 }
@@ -107,6 +112,8 @@ pub struct ListenerHandle {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// Stores Call Interactive steps after the reply; drained at shutdown.
+    steps_task: Option<JoinHandle<()>>,
 }
 
 impl ListenerHandle {
@@ -196,6 +203,9 @@ impl ListenerHandle {
     pub async fn shutdown(mut self) {
         self.shutdown.send_replace(true);
         if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(task) = self.steps_task.take() {
             let _ = task.await;
         }
         tracing::info!(addr = %self.local_addr, "webhook listener stopped");

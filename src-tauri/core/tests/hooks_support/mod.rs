@@ -79,6 +79,12 @@ impl TestSink {
         self.rejected()
     }
 
+    /// Wait (up to 10 s) until `n` batches were stored (Call Interactive steps are stored after
+    /// the reply, so a test reads them only once they are in).
+    pub async fn wait_accepts(&self, n: u32) {
+        self.wait("stored batches", |r| r.accepts >= n).await;
+    }
+
     /// Wait (up to 10 s) until `accept` was entered `n` times.
     pub async fn wait_entered(&self, n: u32) {
         self.wait("accept calls", |_| self.entered.load(Ordering::SeqCst) >= n)
