@@ -18,6 +18,7 @@ use cti_bench::history::HistoryOptions;
 use cti_bench::inproc::InprocOptions;
 use cti_bench::servers::Paths;
 use cti_bench::{app, ci, history, inproc, machine, serve, table, Section};
+use cti_core::hooks::IvrStore;
 
 const HELP: &str = "cti-bench: the CTI panel's benchmarks, side by side with peers and the floor
 
@@ -35,7 +36,8 @@ COMMANDS
   history    the history store benchmark (cti-core's history_bench example)
   soak       RSS growth of the headless demo over --minutes
   build-apps build the panel (release + .deb) and the empty Tauri app with the Tauri CLI (slow)
-  serve-listener --port P --token T [--history FILE]   (internal: our listener as a server)
+  serve-listener --port P --token T [--history FILE] [--ivr-store after_reply|before_reply]
+             (internal: our listener as a server)
 
 OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --quick                 small sizes everywhere (a smoke run of a few minutes)
@@ -243,7 +245,16 @@ fn run() -> Result<(), String> {
             .ok_or("serve-listener needs --token")?
             .clone();
         let history = args.values.get("history").map(PathBuf::from);
-        return serve::serve_listener(port, &token, history);
+        let store = match args.values.get("ivr-store").map(String::as_str) {
+            None | Some("after_reply") => IvrStore::AfterReply,
+            Some("before_reply") => IvrStore::BeforeReply,
+            Some(other) => {
+                return Err(format!(
+                    "--ivr-store {other:?}: expected after_reply or before_reply"
+                ))
+            }
+        };
+        return serve::serve_listener(port, &token, history, store);
     }
     let opts = options(&args)?;
     let paths = Paths::discover(args.values.get("root").map(PathBuf::from))?;
