@@ -12,7 +12,7 @@ use tauri::webview::InvokeRequest;
 type App = tauri::App<tauri::test::MockRuntime>;
 type Window = tauri::WebviewWindow<tauri::test::MockRuntime>;
 
-fn app(dir: &tempfile::TempDir, rt: &tokio::runtime::Runtime) -> (App, Window) {
+fn options(dir: &tempfile::TempDir) -> EngineOptions {
     // SAFETY: tests in this binary run the same setup; the variable only points at a missing file.
     unsafe {
         std::env::set_var(
@@ -29,33 +29,68 @@ fn app(dir: &tempfile::TempDir, rt: &tokio::runtime::Runtime) -> (App, Window) {
         ),
     )
     .expect("config");
-    let options = EngineOptions {
+    EngineOptions {
         config_file: Some(config),
         demo: false,
         overrides: Vec::new(),
-    };
-    tauri::async_runtime::set(rt.handle().clone());
+    }
+}
+
+/// The app and its main window, built before the engine has started (as `main_entry` does).
+fn window_first(
+    paint_ack: bool,
+) -> (
+    App,
+    Window,
+    cti_panel::CoreSlot,
+    Arc<cti_panel::LateSink<tauri::test::MockRuntime>>,
+) {
     let sink = cti_panel::late_sink::<tauri::test::MockRuntime>();
-    let running = rt
-        .block_on(cti_panel::start_engine(
-            options,
-            sink.clone(),
-            Arc::new(LogNotifier),
-        ))
-        .expect("engine starts");
-    let demo = cti_panel::DemoControl::new(&running);
-    let app = cti_panel::run_app(
-        mock_builder(),
-        running.engine.clone(),
-        sink,
-        demo,
-        Vec::new(),
-    )
-    .build(cti_panel::context())
-    .expect("app builds");
+    let slot = cti_panel::CoreSlot::new(paint_ack);
+    let app = cti_panel::run_app(mock_builder(), slot.clone(), sink.clone())
+        .build(cti_panel::context())
+        .expect("app builds");
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .expect("main window");
+    (app, window, slot, sink)
+}
+
+/// One runtime for the whole test binary (Tauri's async runtime can be set only once).
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        tauri::async_runtime::set(rt.handle().clone());
+        rt
+    })
+}
+
+fn app(dir: &tempfile::TempDir) -> (App, Window) {
+    let options = options(dir);
+    let rt = rt();
+    let (app, window, slot, sink) = window_first(false);
+    // A command sent before the engine has started waits for it.
+    let early = {
+        let w = window.clone();
+        std::thread::spawn(move || invoke(&w, "app_info", json!({})))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        !early.is_finished(),
+        "app_info answered before the engine started"
+    );
+    let running = rt.block_on(cti_panel::start_engine(
+        options,
+        sink,
+        Arc::new(LogNotifier),
+    ));
+    cti_panel::engine_started(app.handle(), &slot, running, &[]);
+    let info = early
+        .join()
+        .expect("thread")
+        .expect("app_info after the start");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     (app, window)
 }
 
@@ -82,8 +117,7 @@ fn invoke(
 #[test]
 fn commands_answer_and_acl_refuses_everything_else() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (_app, w) = app(&dir, &rt);
+    let (_app, w) = app(&dir);
 
     let info = invoke(&w, "app_info", json!({})).expect("app_info");
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
@@ -171,6 +205,19 @@ fn commands_answer_and_acl_refuses_everything_else() {
         "{err}"
     );
 
+    // The paint acknowledgement is off unless the benchmark turns it on.
+    assert_eq!(
+        invoke(&w, "paint_ack_enabled", json!({})).expect("ack"),
+        false
+    );
+    let err = invoke(
+        &w,
+        "report_painted",
+        json!({"key": "era:1", "number": "+7", "refs": []}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "unsupported");
+
     // Core window APIs and unknown plugins are not granted to the main window.
     assert!(invoke(&w, "plugin:window|close", json!({"label": "main"})).is_err());
     assert!(invoke(
@@ -180,4 +227,41 @@ fn commands_answer_and_acl_refuses_everything_else() {
     )
     .is_err());
     assert!(invoke(&w, "no_such_command", json!({})).is_err());
+}
+
+#[test]
+fn a_failed_engine_start_is_a_coded_error_and_paint_acks_answer_without_it() {
+    let _ = rt();
+    let (app, w, slot, _sink) = window_first(true);
+    // Before the engine exists: the paint acknowledgement needs no engine.
+    assert_eq!(
+        invoke(&w, "paint_ack_enabled", json!({})).expect("ack"),
+        true
+    );
+    assert_eq!(
+        invoke(
+            &w,
+            "report_painted",
+            json!({"key": "era:abc", "number": "+7 916 000", "refs": ["era:abc", "webhook:x"]}),
+        )
+        .expect("painted"),
+        serde_json::Value::Null
+    );
+    cti_panel::engine_started(
+        app.handle(),
+        &slot,
+        Err("history: disk full".into()),
+        &["tel:+74951234567".to_string()],
+    );
+    for cmd in ["snapshot", "app_info", "take_pending_dial"] {
+        let err = invoke(&w, cmd, json!({})).unwrap_err();
+        assert_eq!(err["code"], "internal", "{cmd}: {err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("disk full"),
+            "{cmd}: {err}"
+        );
+    }
 }

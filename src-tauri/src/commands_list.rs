@@ -36,4 +36,6 @@ pub const COMMANDS: &[&str] = &[
     "support_bundle",
     "take_pending_dial",
     "regenerate_listener_token",
+    "paint_ack_enabled",
+    "report_painted",
 ];
