@@ -318,6 +318,58 @@ async fn separate_calls_stay_separate() {
     }
 }
 
+/// One number calling in a burst (the merge looks at a bounded number of neighbours): each
+/// other-source report still joins the call that started nearest to it, and the calls without
+/// a partner stay separate.
+#[tokio::test]
+async fn burst_from_one_number_merges_each_report_with_its_nearest_call() {
+    let (_dir, h) = open_temp();
+    // 300 Era calls from one number, 20 ms apart: all inside one 30 s merge window.
+    let mut era = Vec::new();
+    for i in 0..300i64 {
+        era.extend(
+            simple_call(
+                Source::Era,
+                &format!("e{i}"),
+                T0 + i * 20,
+                Direction::Inbound,
+                "+79582412128",
+                "101",
+                "200",
+            )
+            .events,
+        );
+    }
+    h.store(None, era).await.unwrap();
+    // The webhook reports three of them, 3 ms after their Era start.
+    for i in [0i64, 150, 299] {
+        let w = simple_call(
+            Source::Webhook,
+            &format!("w{i}"),
+            T0 + i * 20 + 3,
+            Direction::Inbound,
+            "9582412128",
+            "101",
+            "200",
+        );
+        h.store(None, w.events).await.unwrap();
+    }
+    let page = h
+        .list_calls(CallFilter::default(), PageRequest::first(500))
+        .await
+        .unwrap();
+    assert_eq!(page.calls.len(), 300, "three reports merged, none lost");
+    let merged: Vec<i64> = page
+        .calls
+        .iter()
+        .filter(|c| c.sources.len() == 2)
+        .map(|c| c.started_ms - T0)
+        .collect();
+    let mut merged = merged;
+    merged.sort_unstable();
+    assert_eq!(merged, vec![0, 3000, 5980]);
+}
+
 #[tokio::test]
 async fn merge_window_is_configurable_and_old_ids_resolve() {
     let cfg = HistoryConfig {
