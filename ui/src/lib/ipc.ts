@@ -113,6 +113,10 @@ export const api = {
   teamAction: (extensionId: string, callApiId: string, action: TeamAction) =>
     call<void>('team_action', { extensionId, callApiId, action }),
 
+  /** Whether painted incoming-call cards are acknowledged (benchmark runs only). */
+  paintAckEnabled: () => call<boolean>('paint_ack_enabled'),
+  reportPainted: (key: string, number: string, refs: string[]) => call<void>('report_painted', { key, number, refs }),
+
   demoCall: (kind: DemoCallKind, from?: string) => call<string>('demo_call', { kind, from: from ?? null }),
   demoDtmf: (callId: string, digits: string) => call<void>('demo_dtmf', { callId, digits }),
 };

@@ -7,6 +7,7 @@ import type { Snapshot } from '../bindings/Snapshot';
 import type { UiEvent } from '../bindings/UiEvent';
 import { lang, resolveLang } from './i18n';
 import { api, errorMessage, onEvent } from './ipc';
+import { enablePaintAck } from './paint';
 import { applyAll, applyEvent } from './reducer';
 import { loadJson, recentNumbers, rememberNumber, saveJson } from './storage';
 
@@ -64,7 +65,12 @@ export class Panel {
     try {
       const unlisten = await onEvent((e) => (ready ? this.apply(e) : buffer.push(e)));
       this.#stop.push(unlisten);
+      // Asked beside the snapshot (it answers before the engine has started).
+      const ack = Promise.resolve()
+        .then(() => api.paintAckEnabled())
+        .catch(() => false);
       const s = await api.snapshot();
+      if (await ack) enablePaintAck(api.reportPainted);
       this.snap = applyAll(s, buffer);
       ready = true;
       this.#applySettings(this.snap.settings);

@@ -7,6 +7,8 @@ const api = {
   snapshot: vi.fn(),
   takePendingDial: vi.fn(),
   callbacks: vi.fn(),
+  paintAckEnabled: vi.fn(),
+  reportPainted: vi.fn(),
 };
 
 vi.mock('./ipc', () => ({
@@ -27,6 +29,8 @@ describe('Panel store', () => {
     api.snapshot.mockReset();
     api.takePendingDial.mockReset().mockResolvedValue(null);
     api.callbacks.mockReset().mockResolvedValue([]);
+    api.paintAckEnabled.mockReset().mockResolvedValue(false);
+    api.reportPainted.mockReset().mockResolvedValue(undefined);
   });
   afterEach(() => vi.useRealTimers());
 
@@ -70,6 +74,26 @@ describe('Panel store', () => {
     handler!({ type: 'dial', data: '+74951234567' });
     expect(p.dial!.seq).toBe(2);
     p.stop();
+  });
+
+  it('turns the paint acknowledgement on when the shell asks for it', async () => {
+    const { cardRendered, enablePaintAck } = await import('./paint');
+    vi.stubGlobal('requestAnimationFrame', (f: FrameRequestCallback) => setTimeout(() => f(0), 16));
+    try {
+      for (const on of [false, true]) {
+        api.paintAckEnabled.mockResolvedValue(on);
+        api.snapshot.mockResolvedValue(snapshot());
+        const p = new Panel();
+        await p.start();
+        cardRendered(call({ key: `era:${on}` }), '+79161234567');
+        await vi.advanceTimersByTimeAsync(50);
+        p.stop();
+      }
+      expect(api.reportPainted).toHaveBeenCalledExactlyOnceWith('era:true', '+79161234567', expect.any(Array));
+    } finally {
+      enablePaintAck(null);
+      vi.unstubAllGlobals();
+    }
   });
 
   it('throttles history refreshes', async () => {
