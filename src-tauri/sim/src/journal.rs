@@ -29,6 +29,9 @@ pub enum Dir {
 pub struct Entry {
     pub seq: u64,
     pub at_ms: i64,
+    /// Wall clock (unix µs) when the entry was recorded; for an outgoing frame, just before it
+    /// is written to the socket (`cti-bench screen` times the panel from it).
+    pub at_us: i64,
     pub channel: Channel,
     pub dir: Dir,
     /// Short label: request line, frame name, hook type.
@@ -50,7 +53,8 @@ impl Journal {
         what: impl Into<String>,
         body: impl Into<String>,
     ) {
-        let at_ms = chrono::Utc::now().timestamp_millis();
+        let at_us = chrono::Utc::now().timestamp_micros();
+        let at_ms = at_us.div_euclid(1000);
         let mut v = match self.inner.lock() {
             Ok(v) => v,
             Err(p) => p.into_inner(),
@@ -59,6 +63,7 @@ impl Journal {
         v.push(Entry {
             seq,
             at_ms,
+            at_us,
             channel,
             dir,
             what: what.into(),
@@ -85,5 +90,22 @@ impl Journal {
         if let Ok(mut v) = self.inner.lock() {
             v.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_carry_the_wall_clock_in_ms_and_us() {
+        let j = Journal::default();
+        let before = chrono::Utc::now().timestamp_micros();
+        j.record(Channel::EraWs, Dir::Out, "notify", "[\"notify\",{}]");
+        let after = chrono::Utc::now().timestamp_micros();
+        let e = &j.find(Channel::EraWs, Dir::Out, "notify")[0];
+        assert!(before <= e.at_us && e.at_us <= after, "{before} {} {after}", e.at_us);
+        assert_eq!(e.at_ms, e.at_us / 1000);
+        assert!(j.find(Channel::EraWs, Dir::In, "notify").is_empty());
     }
 }
