@@ -34,11 +34,12 @@ describe('paint acknowledgement', () => {
     frames.splice(0).forEach((f) => f(0));
     expect(report).not.toHaveBeenCalled(); // still inside the frame callback: not painted yet
     vi.runAllTimers();
-    expect(report).toHaveBeenCalledExactlyOnceWith('telphin:abc', '+79161234567', [
-      'telphin:3232240001-bb93',
-      'era:era-1',
-      'webhook:wh-1',
-    ]);
+    expect(report).toHaveBeenCalledExactlyOnceWith(
+      'telphin:abc',
+      '+79161234567',
+      ['telphin:3232240001-bb93', 'era:era-1', 'webhook:wh-1'],
+      expect.any(Number),
+    );
     cardRendered(call({ phase: 'active' }), '+79161234567');
     paint();
     expect(report).toHaveBeenCalledTimes(1);

@@ -5,7 +5,8 @@
 // rendered card costs one null check.
 import type { CallView } from '../bindings/CallView';
 
-export type PaintReport = (key: string, number: string, refs: string[]) => Promise<unknown>;
+/** `mountedMs`: this clock (`Date.now()`) when the card entered the DOM. */
+export type PaintReport = (key: string, number: string, refs: string[], mountedMs: number) => Promise<unknown>;
 
 /** Cards remembered as reported; the oldest are forgotten past this many. */
 export const PAINT_SEEN_MAX = 2000;
@@ -33,10 +34,11 @@ export function cardRendered(call: CallView, number: string): void {
     const oldest = seen.values().next().value;
     if (oldest !== undefined) seen.delete(oldest);
   }
+  const mounted = Date.now();
   const r = report;
   const refs = call.refs.map((x) => `${x.source}:${x.call_id}`);
   afterPaint(() => {
-    r(call.key, number, refs).catch(() => {
+    r(call.key, number, refs, mounted).catch(() => {
       /* a benchmark aid: a lost acknowledgement shows up as a missing card there */
     });
   });

@@ -89,7 +89,12 @@ describe('Panel store', () => {
         await vi.advanceTimersByTimeAsync(50);
         p.stop();
       }
-      expect(api.reportPainted).toHaveBeenCalledExactlyOnceWith('era:true', '+79161234567', expect.any(Array));
+      expect(api.reportPainted).toHaveBeenCalledExactlyOnceWith(
+        'era:true',
+        '+79161234567',
+        expect.any(Array),
+        expect.any(Number),
+      );
     } finally {
       enablePaintAck(null);
       vi.unstubAllGlobals();
