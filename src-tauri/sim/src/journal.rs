@@ -104,7 +104,11 @@ mod tests {
         j.record(Channel::EraWs, Dir::Out, "notify", "[\"notify\",{}]");
         let after = chrono::Utc::now().timestamp_micros();
         let e = &j.find(Channel::EraWs, Dir::Out, "notify")[0];
-        assert!(before <= e.at_us && e.at_us <= after, "{before} {} {after}", e.at_us);
+        assert!(
+            before <= e.at_us && e.at_us <= after,
+            "{before} {} {after}",
+            e.at_us
+        );
         assert_eq!(e.at_ms, e.at_us / 1000);
         assert!(j.find(Channel::EraWs, Dir::In, "notify").is_empty());
     }
