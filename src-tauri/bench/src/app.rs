@@ -57,14 +57,19 @@ pub fn app_binary(root: &Path) -> Option<(PathBuf, &'static str)> {
 }
 
 /// A throw-away home for one app run.
-fn home() -> Result<tempfile::TempDir, String> {
+pub(crate) fn home() -> Result<tempfile::TempDir, String> {
     tempfile::Builder::new()
         .prefix("cti-bench-home")
         .tempdir()
         .map_err(|e| format!("temp home: {e}"))
 }
 
-fn app_command(bin: &Path, home: &Path, args: &[&str], display: Option<&str>) -> Command {
+pub(crate) fn app_command(
+    bin: &Path,
+    home: &Path,
+    args: &[&str],
+    display: Option<&str>,
+) -> Command {
     let wrap = display.is_some() && which("dbus-run-session");
     let mut cmd = if wrap {
         let mut c = Command::new("dbus-run-session");
@@ -95,13 +100,13 @@ fn app_command(bin: &Path, home: &Path, args: &[&str], display: Option<&str>) ->
     cmd
 }
 
-fn which(program: &str) -> bool {
+pub(crate) fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// A child process killed (by its pid) when dropped.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -110,13 +115,13 @@ impl Drop for Running {
 }
 
 /// A private X server for window measurements.
-struct Xvfb {
+pub(crate) struct Xvfb {
     _child: Running,
-    display: String,
+    pub(crate) display: String,
 }
 
 impl Xvfb {
-    fn start() -> Result<Xvfb, String> {
+    pub(crate) fn start() -> Result<Xvfb, String> {
         if !which("Xvfb") {
             return Err("Xvfb is not installed (scripts/setup.sh installs it)".into());
         }
@@ -160,7 +165,7 @@ fn window_visible(display: &str, title: &str) -> bool {
 }
 
 /// Lines the app prints (stdout and stderr), with the time each arrived.
-fn capture_lines(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
+pub(crate) fn capture_lines(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
     let (tx, rx) = mpsc::channel();
     if let Some(out) = child.stdout.take() {
         let tx = tx.clone();

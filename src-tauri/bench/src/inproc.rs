@@ -298,19 +298,6 @@ pub fn run(opts: &InprocOptions) -> Section {
     }
 }
 
-/// `screen`: incoming-call card visible in the real window.
-pub fn screen() -> Section {
-    Section {
-        title: "Event to screen (window)".into(),
-        rows: vec![Row::not_measured(
-            "Sim notify → incoming-call card visible, p95 (≥ 200 calls)",
-            "≤ 150 ms p95",
-            "needs the app to report when the card is painted (a `requestAnimationFrame` acknowledgement with the call id); the app shell has no such hook yet",
-        )],
-        details: "The on-screen half needs the real window (Xvfb + the release app) and an acknowledgement from the web view when the incoming-call card is painted; `cti-bench screen` is the place for it once the shell exposes one.\n".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

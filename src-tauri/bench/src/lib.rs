@@ -12,6 +12,7 @@ pub mod loadgen;
 pub mod machine;
 pub mod procmem;
 pub mod rules;
+pub mod screen;
 pub mod serve;
 pub mod servers;
 pub mod stats;

@@ -16,8 +16,9 @@ use cti_bench::app::AppOptions;
 use cti_bench::ci::{CiOptions, IngestOptions};
 use cti_bench::history::HistoryOptions;
 use cti_bench::inproc::InprocOptions;
+use cti_bench::screen::ScreenOptions;
 use cti_bench::servers::Paths;
-use cti_bench::{app, ci, history, inproc, machine, serve, table, Section};
+use cti_bench::{app, ci, history, inproc, machine, screen, serve, table, Section};
 use cti_core::hooks::IvrStore;
 
 const HELP: &str = "cti-bench: the CTI panel's benchmarks, side by side with peers and the floor
@@ -29,7 +30,7 @@ COMMANDS
   ci         Call Interactive reply latency: ours vs the bare-hyper floor, Node and Python
   ingest     seed-004 JSON webhook ingest into the listener + the real history store
   inproc     Era frame → normalized event → UI emit; simulator → session
-  screen     incoming-call card on screen (reports why it is not measured yet)
+  screen     sim WS notify / webhook → incoming-call card painted in the release app's window (Xvfb)
   memory     PSS of the headless core (and of the window app when a release build exists)
   startup    launch → core up / call-ready / window visible
   size       .deb and release binary size
@@ -56,6 +57,9 @@ OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --ingest-secs S         ingest seconds per round [15]
   --calls N               simulator → session calls [300]
   --replays N             frame → emit replays of the captured frames [200]
+  --screen-calls N        screen: calls through the Era WebSocket path [200]
+  --screen-hooks N        screen: calls through the JSON webhook path [200]
+  --screen-spacing MS     screen: pause after each call's card [300]
   --idle-secs S           idle time before the memory reading [60]
   --startup-runs N        launches per startup measurement [10]
   --ready-marker TEXT     app output that means call-ready [the Era connected UI event]
@@ -120,6 +124,7 @@ struct Options {
     ci: CiOptions,
     ingest: IngestOptions,
     inproc: InprocOptions,
+    screen: ScreenOptions,
     app: AppOptions,
     history: HistoryOptions,
     quick: bool,
@@ -130,6 +135,7 @@ fn options(a: &Args) -> Result<Options, String> {
     let mut ci = CiOptions::default();
     let mut ingest = IngestOptions::standard();
     let mut inproc = InprocOptions::default();
+    let mut screen = ScreenOptions::default();
     let mut app = AppOptions::default();
     let mut history = HistoryOptions::default();
     if quick {
@@ -144,6 +150,8 @@ fn options(a: &Args) -> Result<Options, String> {
         ingest.ramp_rates.retain(|r| *r <= 2_000.0);
         inproc.calls = 50;
         inproc.replays = 20;
+        screen.calls = 30;
+        screen.webhook_calls = 30;
         app.idle_secs = 5;
         app.startup_runs = 2;
         history.calls = 20_000;
@@ -168,6 +176,9 @@ fn options(a: &Args) -> Result<Options, String> {
     ingest.ramp_secs = a.num("ramp-secs", ingest.ramp_secs)?;
     inproc.calls = a.num("calls", inproc.calls)?;
     inproc.replays = a.num("replays", inproc.replays)?;
+    screen.calls = a.num("screen-calls", screen.calls)?;
+    screen.webhook_calls = a.num("screen-hooks", screen.webhook_calls)?;
+    screen.spacing_ms = a.num("screen-spacing", screen.spacing_ms)?;
     app.idle_secs = a.num("idle-secs", app.idle_secs)?;
     app.startup_runs = a.num("startup-runs", app.startup_runs)?;
     if let Some(m) = a.values.get("ready-marker") {
@@ -188,6 +199,7 @@ fn options(a: &Args) -> Result<Options, String> {
         ci,
         ingest,
         inproc,
+        screen,
         app,
         history,
         quick,
@@ -264,7 +276,7 @@ fn run() -> Result<(), String> {
         "ci" => vec![ci::run_ci(&paths, &opts.ci)],
         "ingest" => vec![ci::run_ingest(&paths, &opts.ingest)],
         "inproc" => vec![inproc::run(&opts.inproc)],
-        "screen" => vec![inproc::screen()],
+        "screen" => vec![screen::run(&root, &opts.screen)],
         "memory" => vec![app::memory(&root, &opts.app)],
         "startup" => vec![app::startup(&root, &opts.app)],
         "size" => vec![app::size(&root)],
@@ -285,7 +297,8 @@ fn run() -> Result<(), String> {
             v.push(ci::run_ingest(&paths, &opts.ingest));
             eprintln!("cti-bench: 3/7 event to screen (in process)");
             v.push(inproc::run(&opts.inproc));
-            v.push(inproc::screen());
+            eprintln!("cti-bench: 3/7 event to screen (window)");
+            v.push(screen::run(&root, &opts.screen));
             eprintln!("cti-bench: 4/7 memory");
             v.push(app::memory(&root, &opts.app));
             eprintln!("cti-bench: 5/7 startup");
