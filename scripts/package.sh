@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Linux installer packages: `tauri build --bundles deb,rpm`.
+# Builds the Linux installer packages: `tauri build --bundles deb,rpm -- --profile dist` (the
+# `dist` Cargo profile: release optimised for size, see Cargo.toml).
 #
-#   bash scripts/package.sh [--provisioning FILE] [--debug] [--out DIR] [-- extra tauri build args]
+#   bash scripts/package.sh [--provisioning FILE] [--debug | --release] [--out DIR] [-- extra tauri build args]
 #
 #   --provisioning FILE  ship FILE in both packages as /etc/cti-panel/provisioning.toml (managed
 #                        settings, see packaging/provisioning.example.toml). The committed
 #                        tauri.conf.json is not touched: a generated overlay is passed with
 #                        `tauri build --config`.
 #   --debug              debug build (faster to build, bigger binary), for tests.
+#   --release            the plain `release` profile (quicker to build than `dist`, larger).
 #   --out DIR            also copy the packages to DIR.
 #
 # Then checks what landed in the packages: the binary, the desktop entry (tel:/callto: handlers,
@@ -19,7 +21,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 die() { echo "package: $*" >&2; exit 1; }
 
 provisioning=""
-profile=release
+profile=dist
 out=""
 extra=()
 while [ $# -gt 0 ]; do
@@ -27,9 +29,10 @@ while [ $# -gt 0 ]; do
     --provisioning) [ $# -ge 2 ] || die "--provisioning needs a file"; provisioning="$2"; shift 2 ;;
     --provisioning=*) provisioning="${1#*=}"; shift ;;
     --debug) profile=debug; shift ;;
+    --release) profile=release; shift ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift 2 ;;
     --out=*) out="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -74,10 +77,19 @@ EOF
   echo "package: shipping $provisioning as /etc/cti-panel/provisioning.toml"
 fi
 
+# Cargo arguments go after `--` (the Tauri CLI finds the binary under target/<profile>/).
+cargo_args=()
+if [ "$profile" = dist ]; then
+  has_sep=0
+  for a in "${extra[@]}"; do [ "$a" = "--" ] && has_sep=1; done
+  [ "$has_sep" = 1 ] || cargo_args+=(--)
+  cargo_args+=(--profile dist)
+fi
+
 bundle_dir="$target_dir/$profile/bundle"
 rm -f "$bundle_dir"/deb/*.deb "$bundle_dir"/rpm/*.rpm
-echo "package: tauri build ${args[*]} ${extra[*]}"
-ui/node_modules/.bin/tauri build "${args[@]}" "${extra[@]}"
+echo "package: tauri build ${args[*]} ${extra[*]} ${cargo_args[*]}"
+ui/node_modules/.bin/tauri build "${args[@]}" "${extra[@]}" "${cargo_args[@]}"
 
 deb=$(ls -t "$bundle_dir"/deb/*.deb 2>/dev/null | head -n1 || true)
 rpmf=$(ls -t "$bundle_dir"/rpm/*.rpm 2>/dev/null | head -n1 || true)
