@@ -28,6 +28,17 @@ pub(crate) fn file_size(path: &Path) -> u64 {
     len(path) + len(&sidecar(path, "-wal"))
 }
 
+/// Page cache of the write connection, KiB (`PRAGMA cache_size = -N`). SQLite fills its cache
+/// up to this as pages are read and keeps it for the connection's life, so this is memory the
+/// panel holds all day once the history is larger than the cache; the OS page cache keeps the
+/// rest of a warm file a `pread` away.
+pub(crate) const WRITER_CACHE_KIB: i64 = 8 * 1024;
+/// Page cache of each pooled read connection, KiB: list, search and details read a few pages
+/// each (`LIMIT 50`, indexed).
+pub(crate) const READER_CACHE_KIB: i64 = 2 * 1024;
+/// Page cache of the checkpointer's connection, KiB (it reads no tables).
+pub(crate) const CHECKPOINTER_CACHE_KIB: i64 = 512;
+
 /// The write connection: WAL, `synchronous=FULL` (a commit is on disk when it returns),
 /// foreign keys on.
 pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
@@ -42,13 +53,13 @@ pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "history: the file system refused WAL mode");
     }
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -65536;
-         PRAGMA wal_autocheckpoint = 1000;",
-    )?;
+         PRAGMA cache_size = -{WRITER_CACHE_KIB};
+         PRAGMA wal_autocheckpoint = 1000;"
+    ))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -60,7 +71,9 @@ pub(crate) fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_millis(100))?;
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;")?;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = FULL; PRAGMA cache_size = -{CHECKPOINTER_CACHE_KIB};"
+    ))?;
     Ok(conn)
 }
 
@@ -71,11 +84,11 @@ pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA query_only = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -8000;",
-    )?;
+         PRAGMA cache_size = -{READER_CACHE_KIB};"
+    ))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -168,5 +181,34 @@ pub(crate) fn ensure_dir(path: &Path) -> Result<(), HistoryError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => fs::create_dir_all(dir).map_err(|e| io(dir, e)),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_kib(conn: &Connection) -> i64 {
+        -conn
+            .query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_connection_has_a_capped_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let w = open_writer(&path).unwrap();
+        assert_eq!(cache_kib(&w), WRITER_CACHE_KIB);
+        assert_eq!(cache_kib(&open_reader(&path).unwrap()), READER_CACHE_KIB);
+        assert_eq!(
+            cache_kib(&open_checkpointer(&path).unwrap()),
+            CHECKPOINTER_CACHE_KIB
+        );
+        let query_only: i64 = open_reader(&path)
+            .unwrap()
+            .query_row("PRAGMA query_only", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(query_only, 1);
     }
 }
