@@ -16,8 +16,10 @@ use crate::stats;
 use crate::table::{fmt_mb, fmt_ms, Row, Verdict};
 use crate::Section;
 
-const RELEASE_HINT: &str = "build it with `ui/node_modules/.bin/tauri build --no-bundle` (release)";
-const DEB_HINT: &str = "build it with `ui/node_modules/.bin/tauri build --bundles deb`";
+const RELEASE_HINT: &str =
+    "`cti-bench build-apps` builds it (`tauri build --bundles deb -- --profile dist`)";
+const DEB_HINT: &str =
+    "`cti-bench build-apps` builds it (`tauri build --bundles deb -- --profile dist`)";
 const EMPTY_HINT: &str = "`cti-bench build-apps` or `all --build-apps` builds it";
 
 #[derive(Debug, Clone)]
@@ -46,9 +48,23 @@ impl Default for AppOptions {
     }
 }
 
-/// The app binary to measure: the release build, else the debug one (labelled).
+/// The Cargo profile the shipped app is built with (`[profile.dist]`: `release` optimised for
+/// size; scripts/package.sh and [`build_apps`] use it).
+pub const APP_PROFILE: &str = "dist";
+
+/// `target/<profile>/<name>` of the shipped profile, else of plain `release`.
+pub fn release_artifact(root: &Path, name: &str) -> PathBuf {
+    let dist = root.join("target").join(APP_PROFILE).join(name);
+    if dist.exists() {
+        return dist;
+    }
+    root.join("target/release").join(name)
+}
+
+/// The app binary to measure: the release build (`dist` profile, else plain `release`), else
+/// the debug one (labelled).
 pub fn app_binary(root: &Path) -> Option<(PathBuf, &'static str)> {
-    let release = root.join("target/release/cti-panel");
+    let release = release_artifact(root, "cti-panel");
     if release.is_file() {
         return Some((release, "release"));
     }
@@ -217,14 +233,18 @@ fn wait_lines(
     seen
 }
 
-/// Calls put into the demo history before a memory reading.
+/// Calls put into the history before a memory reading.
 pub const PRELOADED_CALLS: u64 = 1_000;
 
 /// Fill the demo history of the app run in `home` with [`PRELOADED_CALLS`] answered incoming
 /// calls (seed-004 sequences, five events each). Demo mode keeps its history in
 /// `$XDG_DATA_HOME/cti-panel/demo/history.db`.
 pub fn preload_history(home: &Path) -> Result<PathBuf, String> {
-    let path = home.join(".local/share/cti-panel/demo/history.db");
+    preload_history_at(home.join(".local/share/cti-panel/demo/history.db"))
+}
+
+/// Fill the history file at `path` as [`preload_history`] does.
+pub fn preload_history_at(path: PathBuf) -> Result<PathBuf, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -248,46 +268,272 @@ pub fn preload_history(home: &Path) -> Result<PathBuf, String> {
     })
 }
 
-/// Headless core with the demo running, idle for `idle_secs`: PSS of its process tree.
-fn headless_memory(bin: &Path, kind: &str, opts: &AppOptions) -> Row {
-    let metric = format!("Headless core PSS, demo running, {} s idle", opts.idle_secs);
-    let target = "≤ 40 MB (core process)";
-    let home = match home() {
-        Ok(h) => h,
-        Err(e) => return Row::not_measured(metric, target, e),
-    };
-    if let Err(e) = preload_history(home.path()) {
-        return Row::not_measured(metric, target, format!("preloading the history: {e}"));
+/// The listener token the panel gets in the external-simulator runs (22+ URL-safe characters).
+const BENCH_LISTENER_TOKEN: &str = "ctiBenchListenerToken0001";
+
+/// The simulator running the built-in demo scenario in *this* process, for a panel started in
+/// its normal (non-demo) configuration: the panel's process tree then holds the panel alone.
+pub struct ExternalSim {
+    rt: tokio::runtime::Runtime,
+    sim: Option<cti_sim::Sim>,
+    scenario: Option<tokio::task::JoinHandle<cti_sim::scenario::ScenarioReport>>,
+    /// The panel's user configuration (`config.toml`) pointing Era, Telphin and the listener
+    /// at this simulator.
+    pub config_toml: String,
+    /// The panel's secret file (`secrets.toml`, file backend): Era token, Telphin client
+    /// secret, listener token.
+    pub secrets_toml: String,
+}
+
+impl ExternalSim {
+    /// Start the simulator on a free loopback port; its webhooks and Call Interactive requests
+    /// go to the panel's listener on another free port.
+    pub fn start() -> Result<ExternalSim, String> {
+        let listener_port = free_port()?;
+        let hooks = format!("http://127.0.0.1:{listener_port}/hooks/{BENCH_LISTENER_TOKEN}");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("simulator runtime: {e}"))?;
+        let scenario = cti_sim::scenario::Scenario::builtin_demo()
+            .map_err(|e| format!("demo scenario: {e}"))?;
+        let mut config = scenario
+            .sim_config(&cti_sim::SimConfig::default())
+            .map_err(|e| format!("demo scenario: {e}"))?;
+        config.webhooks.url = Some(format!("{hooks}/calls"));
+        config.telphin.call_interactive.url = Some(format!("{hooks}/ivr"));
+        let sim = rt
+            .block_on(cti_sim::Sim::start(config.clone()))
+            .map_err(|e| format!("simulator: {e}"))?;
+        let base = sim.base_url().to_string();
+        let task = {
+            let _guard = rt.enter();
+            cti_sim::scenario::run(sim.ctx.clone(), scenario)
+        };
+        let user = config
+            .era
+            .users
+            .iter()
+            .find(|u| u.extension == "101")
+            .ok_or("the demo scenario has no Era user 101")?;
+        let config_toml =
+            panel_config_toml(&base, listener_port, &hooks, &config.telphin.client_id);
+        let secrets_toml = format!(
+            "\"era.token\" = {}\n\"telphin.client_secret\" = {}\n\"listener.token\" = {}\n",
+            toml_str(&user.token),
+            toml_str(&config.telphin.client_secret),
+            toml_str(BENCH_LISTENER_TOKEN)
+        );
+        Ok(ExternalSim {
+            rt,
+            sim: Some(sim),
+            scenario: Some(task),
+            config_toml,
+            secrets_toml,
+        })
     }
-    let mut cmd = app_command(bin, home.path(), &["--demo", "--headless"], None);
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    let child = match cmd.spawn() {
-        Ok(c) => Running(c),
-        Err(e) => return Row::not_measured(metric, target, format!("{}: {e}", bin.display())),
-    };
-    std::thread::sleep(Duration::from_secs(opts.idle_secs));
-    let mut child = child;
-    if let Ok(Some(status)) = child.0.try_wait() {
-        return Row::not_measured(metric, target, format!("the app exited early ({status})"));
-    }
-    match procmem::tree_memory(child.0.id()) {
-        Ok(t) => {
-            let mb = t.pss_kb() as f64 / 1024.0;
-            let mut r = Row::new(format!("{metric} ({kind} build)"))
-                .ours(format!(
-                    "{mb:.1} MB (RSS {:.1} MB)",
-                    t.rss_kb() as f64 / 1024.0
-                ))
-                .target(target);
-            r = if kind == "release" {
-                r.verdict(Verdict::of(mb <= 40.0))
-            } else {
-                r.verdict(Verdict::Info)
-            };
-            r
+
+    /// Write the panel's configuration and secrets into the throw-away `home`.
+    pub fn configure(&self, home: &Path) -> Result<(), String> {
+        let dir = home.join(".config/cti-panel");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (name, text) in [
+            ("config.toml", &self.config_toml),
+            ("secrets.toml", &self.secrets_toml),
+        ] {
+            let p = dir.join(name);
+            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
         }
-        Err(e) => Row::not_measured(metric, target, e.to_string()),
+        Ok(())
     }
+}
+
+impl Drop for ExternalSim {
+    fn drop(&mut self) {
+        if let Some(t) = self.scenario.take() {
+            t.abort();
+        }
+        if let Some(sim) = self.sim.take() {
+            let _guard = self.rt.enter();
+            sim.shutdown();
+        }
+    }
+}
+
+/// `s` as a TOML basic string.
+fn toml_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The panel's `config.toml` for a simulator at `base` (`http://127.0.0.1:P`): the demo
+/// agent (extension 101, Telphin id 34414), the listener on `listener_port`.
+fn panel_config_toml(base: &str, listener_port: u16, hooks: &str, client_id: &str) -> String {
+    let ws = base.replacen("http://", "ws://", 1);
+    format!(
+        r#"[era]
+enabled = true
+url = {ws}
+rest_url = {base}
+extension = "101"
+objects = ["101", "800"]
+
+[telphin]
+enabled = true
+host = {base}
+client_id = {client_id}
+extension_ids = ["34414"]
+events_url = {events}
+
+[listener]
+enabled = true
+bind = "127.0.0.1"
+port = {listener_port}
+"#,
+        ws = toml_str(&ws),
+        base = toml_str(base),
+        events = toml_str(&format!("{hooks}/telphin")),
+        client_id = toml_str(client_id),
+    )
+}
+
+/// A loopback TCP port nobody listens on right now.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("free port: {e}"))
+}
+
+/// How the panel runs for a memory reading.
+enum PanelMode<'a> {
+    /// `--demo`: the simulator inside the panel's process.
+    Demo,
+    /// The normal configuration against a simulator in the benchmark's process.
+    External(&'a ExternalSim),
+}
+
+/// Memory of one headless run.
+struct HeadlessReading {
+    tree: procmem::TreeMem,
+    parts: procmem::Breakdown,
+}
+
+/// Start the headless panel in `mode` with a preloaded history, wait until the Era session is
+/// connected (`ready_marker`), idle `idle`, and read its memory.
+fn headless_reading(
+    bin: &Path,
+    mode: &PanelMode,
+    opts: &AppOptions,
+) -> Result<HeadlessReading, String> {
+    let home = home()?;
+    let (args, history): (&[&str], &str) = match mode {
+        PanelMode::Demo => (&["--demo", "--headless"], "demo/history.db"),
+        PanelMode::External(sim) => {
+            sim.configure(home.path())?;
+            (&["--headless"], "history.db")
+        }
+    };
+    preload_history_at(home.path().join(".local/share/cti-panel").join(history))
+        .map_err(|e| format!("preloading the history: {e}"))?;
+    let mut cmd = app_command(bin, home.path(), args, None);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let lines = capture_lines(&mut child);
+    let mut child = Running(child);
+    let seen = wait_lines(&lines, &[&opts.ready_marker], Duration::from_secs(20));
+    if seen[0].is_none() {
+        return Err(format!(
+            "the Era session did not connect within 20 s (no line containing `{}`)",
+            opts.ready_marker
+        ));
+    }
+    // Keep draining the output so the app never blocks on a full pipe.
+    let drain = std::thread::spawn(move || while lines.recv().is_ok() {});
+    std::thread::sleep(Duration::from_secs(opts.idle_secs));
+    if let Ok(Some(status)) = child.0.try_wait() {
+        return Err(format!("the app exited early ({status})"));
+    }
+    let pid = child.0.id();
+    let reading = procmem::tree_memory(pid)
+        .and_then(|tree| Ok((tree, procmem::breakdown(pid)?)))
+        .map(|(tree, parts)| HeadlessReading { tree, parts })
+        .map_err(|e| e.to_string());
+    drop(child);
+    let _ = drain.join();
+    reading
+}
+
+/// The headless core, idle for `idle_secs`: in its normal configuration against a simulator in
+/// another process (the target row), and in demo mode (the simulator inside; information).
+fn headless_memory(bin: &Path, kind: &str, opts: &AppOptions, details: &mut String) -> Vec<Row> {
+    let target = "≤ 40 MB (core process)";
+    let mut rows = Vec::new();
+    let metric = format!(
+        "Headless core PSS, simulator in another process, {} s idle",
+        opts.idle_secs
+    );
+    let external = ExternalSim::start()
+        .and_then(|sim| headless_reading(bin, &PanelMode::External(&sim), opts));
+    match external {
+        Ok(r) => {
+            let mb = r.tree.pss_kb() as f64 / 1024.0;
+            rows.push(
+                Row::new(format!("{metric} ({kind} build)"))
+                    .ours(format!(
+                        "{mb:.1} MB (RSS {:.1} MB)",
+                        r.tree.rss_kb() as f64 / 1024.0
+                    ))
+                    .target(target)
+                    .verdict(if kind == "release" {
+                        Verdict::of(mb <= 40.0)
+                    } else {
+                        Verdict::Info
+                    }),
+            );
+            let _ = writeln!(
+                details,
+                "Headless core, simulator in another process: {}.",
+                r.parts.describe()
+            );
+        }
+        Err(e) => rows.push(Row::not_measured(metric, target, e)),
+    }
+    let metric = format!("Headless core PSS, demo running, {} s idle", opts.idle_secs);
+    match headless_reading(bin, &PanelMode::Demo, opts) {
+        Ok(r) => {
+            rows.push(
+                Row::new(format!("{metric} ({kind} build)"))
+                    .ours(format!(
+                        "{:.1} MB (RSS {:.1} MB)",
+                        r.tree.pss_kb() as f64 / 1024.0,
+                        r.tree.rss_kb() as f64 / 1024.0
+                    ))
+                    .target("— (simulator inside)")
+                    .verdict(Verdict::Info),
+            );
+            let _ = writeln!(
+                details,
+                "Headless core, demo (simulator inside): {}.",
+                r.parts.describe()
+            );
+        }
+        Err(e) => rows.push(Row::not_measured(metric, "—", e)),
+    }
+    rows
 }
 
 /// A windowed app to measure: the panel or the empty Tauri app.
@@ -302,7 +548,7 @@ pub struct WindowApp {
 /// The panel's release build (demo mode).
 pub fn panel(root: &Path) -> WindowApp {
     WindowApp {
-        bin: root.join("target/release/cti-panel"),
+        bin: release_artifact(root, "cti-panel"),
         args: &["--demo"],
         comm: "cti-panel",
         title: "CTI Panel",
@@ -312,7 +558,7 @@ pub fn panel(root: &Path) -> WindowApp {
 /// The empty Tauri 2 app (`bench/peers/empty-tauri`), release build.
 pub fn empty_app(root: &Path) -> WindowApp {
     WindowApp {
-        bin: root.join("target/release/empty-tauri-app"),
+        bin: release_artifact(root, "empty-tauri-app"),
         args: &[],
         comm: "empty-tauri-app",
         title: "Empty Tauri App",
@@ -320,12 +566,29 @@ pub fn empty_app(root: &Path) -> WindowApp {
 }
 
 /// Start `app` on `display`, idle `idle`, and read the PSS of its process tree.
-fn window_pss(app: &WindowApp, display: &str, idle: Duration) -> Result<procmem::TreeMem, String> {
+///
+/// With `sim`, the panel runs in its normal configuration against that simulator.
+fn window_pss(
+    app: &WindowApp,
+    display: &str,
+    idle: Duration,
+    sim: Option<&ExternalSim>,
+) -> Result<procmem::TreeMem, String> {
     let home = home()?;
+    let mut args = app.args;
     if app.comm == "cti-panel" {
-        preload_history(home.path())?;
+        match sim {
+            Some(sim) => {
+                sim.configure(home.path())?;
+                preload_history_at(home.path().join(".local/share/cti-panel/history.db"))?;
+                args = &[];
+            }
+            None => {
+                preload_history(home.path())?;
+            }
+        }
     }
-    let mut cmd = app_command(&app.bin, home.path(), app.args, Some(display));
+    let mut cmd = app_command(&app.bin, home.path(), args, Some(display));
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = Running(
         cmd.spawn()
@@ -342,7 +605,10 @@ fn window_pss(app: &WindowApp, display: &str, idle: Duration) -> Result<procmem:
 /// The windowed panel and the empty Tauri app under Xvfb, one after the other: PSS of each
 /// app with its WebKit processes.
 fn window_memory(root: &Path, opts: &AppOptions) -> (Row, String) {
-    let metric = format!("App + WebKit PSS, window, demo, {} s idle", opts.idle_secs);
+    let metric = format!(
+        "App + WebKit PSS, window, simulator in another process, {} s idle",
+        opts.idle_secs
+    );
     let target = "≤ 1.15× empty Tauri app";
     let (ours, empty) = (panel(root), empty_app(root));
     if !ours.bin.is_file() {
@@ -360,7 +626,11 @@ fn window_memory(root: &Path, opts: &AppOptions) -> (Row, String) {
         Err(e) => return (Row::not_measured(metric, target, e), String::new()),
     };
     let idle = Duration::from_secs(opts.idle_secs);
-    let ours_mem = match window_pss(&ours, &x.display, idle) {
+    let sim = match ExternalSim::start() {
+        Ok(s) => s,
+        Err(e) => return (Row::not_measured(metric, target, e), String::new()),
+    };
+    let ours_mem = match window_pss(&ours, &x.display, idle, Some(&sim)) {
         Ok(t) => t,
         Err(e) => return (Row::not_measured(metric, target, e), String::new()),
     };
@@ -375,7 +645,7 @@ fn window_memory(root: &Path, opts: &AppOptions) -> (Row, String) {
         .target(target)
         .verdict(Verdict::Info);
     if empty.bin.is_file() {
-        match window_pss(&empty, &x.display, idle) {
+        match window_pss(&empty, &x.display, idle, None) {
             Ok(e) => {
                 let _ = writeln!(detail, "Empty app process tree: {}.", e.describe());
                 row = row
@@ -426,7 +696,7 @@ pub fn memory(root: &Path, opts: &AppOptions) -> Section {
                 "cti-bench: memory of the headless core ({kind}), {} s idle",
                 opts.idle_secs
             );
-            rows.push(headless_memory(&bin, kind, opts));
+            rows.extend(headless_memory(&bin, kind, opts, &mut d));
             if kind == "debug" {
                 let _ = writeln!(
                     d,
@@ -450,7 +720,7 @@ pub fn memory(root: &Path, opts: &AppOptions) -> Section {
     ));
     let _ = writeln!(
         d,
-        "Memory is PSS summed over the process and all its descendants (`/proc/<pid>/smaps_rollup`), so shared libraries count once across the app and its WebKit processes. The panel runs in demo mode with a throw-away home directory whose demo history holds {PRELOADED_CALLS} calls (seed-004 sequences, 5,000 events) before it starts."
+        "Memory is PSS summed over the process and all its descendants (`/proc/<pid>/smaps_rollup`), so shared libraries count once across the app and its WebKit processes; the parts of the headless process are from `/proc/<pid>/smaps`. Each run has a throw-away home directory whose history holds {PRELOADED_CALLS} calls (seed-004 sequences, 5,000 events) before it starts. \"Simulator in another process\": the panel in its normal configuration (Era, Telphin and the webhook listener from its config file and secret file) connected to the simulator running the demo scenario inside cti-bench, so the panel's process holds the panel alone; \"demo\": `--demo`, the simulator inside the panel's process. Headless readings start once the Era session is connected."
     );
     Section {
         title: "Memory".into(),
@@ -676,15 +946,22 @@ pub fn newest_deb(dir: &Path, keep: impl Fn(&str) -> bool) -> Option<(PathBuf, u
     best.map(|(p, n, _)| (p, n))
 }
 
-pub fn size(root: &Path) -> Section {
+/// One app build done by [`build_apps`].
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub what: String,
+    pub secs: f64,
+}
+
+/// Package and binary sizes of the shipped build (`dist` profile, else plain `release`) beside
+/// the empty Tauri app built the same way. `builds`: what this run built, for the details.
+pub fn size(root: &Path, builds: &[Build]) -> Section {
     let mut rows = Vec::new();
-    let dir = root.join("target/release/bundle/deb");
-    let empty = newest_deb(&dir, |n| {
-        n.starts_with("empty-tauri-app") || n.starts_with("Empty")
-    });
-    match newest_deb(&dir, |n| {
-        !(n.starts_with("empty-tauri-app") || n.starts_with("Empty"))
-    }) {
+    let dir = release_artifact(root, "bundle/deb");
+    let dir_label = dir.strip_prefix(root).unwrap_or(&dir).display().to_string();
+    let is_empty = |n: &str| n.starts_with("empty-tauri-app") || n.starts_with("Empty");
+    let empty = newest_deb(&dir, is_empty);
+    match newest_deb(&dir, |n| !is_empty(n)) {
         Some((path, bytes)) => {
             let mut r = Row::new(format!(
                 "Package size ({})",
@@ -704,17 +981,17 @@ pub fn size(root: &Path) -> Section {
         None => rows.push(Row::not_measured(
             "Package size (.deb)",
             "≤ 10 MB",
-            format!("no target/release/bundle/deb/*.deb; {DEB_HINT}"),
+            format!("no {dir_label}/*.deb; {DEB_HINT}"),
         )),
     }
-    let bin = root.join("target/release/cti-panel");
+    let bin = release_artifact(root, "cti-panel");
     match std::fs::metadata(&bin) {
         Ok(m) => {
             let mut r = Row::new("Release binary size (stripped)")
                 .ours(fmt_mb(m.len()))
                 .target("≤ 15 MB")
                 .verdict(Verdict::of(m.len() <= 15_000_000));
-            if let Ok(e) = std::fs::metadata(root.join("target/release/empty-tauri-app")) {
+            if let Ok(e) = std::fs::metadata(release_artifact(root, "empty-tauri-app")) {
                 r = r
                     .peer(format!("empty Tauri app {}", fmt_mb(e.len())))
                     .ratio(m.len() as f64, e.len() as f64);
@@ -724,38 +1001,90 @@ pub fn size(root: &Path) -> Section {
         Err(_) => rows.push(Row::not_measured(
             "Release binary size",
             "≤ 15 MB",
-            format!("no target/release/cti-panel; {RELEASE_HINT}"),
+            format!("no target/{APP_PROFILE}/cti-panel; {RELEASE_HINT}"),
         )),
+    }
+    let mut details = format!(
+        "Measured: `{}` and `{dir_label}/`. The panel and the empty Tauri app are built alike by `cti-bench build-apps`: `tauri build --bundles deb -- --profile {APP_PROFILE}` (Cargo profile `{APP_PROFILE}`: `release` with `opt-level = \"s\"`, `lto = \"fat\"`, `codegen-units = 1`, stripped, `panic = \"unwind\"`).\n",
+        bin.strip_prefix(root).unwrap_or(&bin).display()
+    );
+    if !builds.is_empty() {
+        let _ = writeln!(
+            details,
+            "This run built them first: {}.",
+            builds
+                .iter()
+                .map(|b| format!("{} in {:.1} min", b.what, b.secs / 60.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Section {
         title: "Package size".into(),
         rows,
-        details: String::new(),
+        details,
     }
 }
 
-/// Build the panel (release binary and .deb) and the empty Tauri app with the Tauri CLI.
-pub fn build_apps(root: &Path) -> Result<(), String> {
+/// What [`build_apps`] makes that is not there: the panel's binary and `.deb`, the empty app's
+/// binary and `.deb` (`dist` profile).
+pub fn missing_apps(root: &Path) -> Vec<String> {
+    let dir = root.join("target").join(APP_PROFILE);
+    let deb = dir.join("bundle/deb");
+    let is_empty = |n: &str| n.starts_with("empty-tauri-app") || n.starts_with("Empty");
+    let mut missing = Vec::new();
+    for (present, what) in [
+        (dir.join("cti-panel").is_file(), "the panel's binary"),
+        (
+            newest_deb(&deb, |n| !is_empty(n)).is_some(),
+            "the panel's .deb",
+        ),
+        (
+            dir.join("empty-tauri-app").is_file(),
+            "the empty Tauri app's binary",
+        ),
+        (newest_deb(&deb, is_empty).is_some(), "the empty app's .deb"),
+    ] {
+        if !present {
+            missing.push(what.to_string());
+        }
+    }
+    missing
+}
+
+/// Build the panel (binary and .deb) and the empty Tauri app (binary and .deb) with the Tauri
+/// CLI, `dist` profile, into the repository's target/. Returns how long each took.
+pub fn build_apps(root: &Path) -> Result<Vec<Build>, String> {
     let tauri = root.join("ui/node_modules/.bin/tauri");
     if !tauri.is_file() {
         return Err("ui/node_modules/.bin/tauri is missing (run `bash scripts/setup.sh`)".into());
     }
-    let run = |dir: &Path, what: &str| -> Result<(), String> {
-        eprintln!("cti-bench: building {what} (tauri build --bundles deb)");
+    let run = |dir: &Path, what: &str| -> Result<Build, String> {
+        eprintln!(
+            "cti-bench: building {what} (tauri build --bundles deb -- --profile {APP_PROFILE})"
+        );
+        let t0 = Instant::now();
         let status = Command::new(&tauri)
-            .args(["build", "--bundles", "deb"])
+            .args(["build", "--bundles", "deb", "--", "--profile", APP_PROFILE])
             .current_dir(dir)
             .env("CARGO_TARGET_DIR", root.join("target"))
             .status()
             .map_err(|e| format!("{}: {e}", tauri.display()))?;
+        let secs = t0.elapsed().as_secs_f64();
         if status.success() {
-            Ok(())
+            eprintln!("cti-bench: built {what} in {:.1} min", secs / 60.0);
+            Ok(Build {
+                what: what.to_string(),
+                secs,
+            })
         } else {
             Err(format!("tauri build of {what} failed ({status})"))
         }
     };
-    run(root, "the panel")?;
-    run(&root.join("bench/peers/empty-tauri"), "the empty Tauri app")
+    Ok(vec![
+        run(root, "the panel")?,
+        run(&root.join("bench/peers/empty-tauri"), "the empty Tauri app")?,
+    ])
 }
 
 #[cfg(test)]

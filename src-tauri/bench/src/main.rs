@@ -36,13 +36,15 @@ COMMANDS
   size       .deb and release binary size
   history    the history store benchmark (cti-core's history_bench example)
   soak       RSS growth of the headless demo over --minutes
-  build-apps build the panel (release + .deb) and the empty Tauri app with the Tauri CLI (slow)
+  build-apps build the panel and the empty Tauri app (binary + .deb, Cargo profile `dist`) with
+             the Tauri CLI (slow: about 19 minutes from scratch on 2 cores)
   serve-listener --port P --token T [--history FILE] [--ivr-store after_reply|before_reply]
              (internal: our listener as a server)
 
 OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --quick                 small sizes everywhere (a smoke run of a few minutes)
-  --build-apps            (all) build the release apps first, so memory/startup/size run
+  --build-apps            (all) rebuild the apps first (`all` builds them anyway when missing)
+  --no-build              (all) never build the apps; rows without them say `not measured`
   --rate N                CI fixed rate, req/s [1000]
   --secs S                CI seconds per round [30]
   --rounds N              CI and ingest rounds, servers alternating [3]
@@ -78,8 +80,10 @@ struct Args {
     flags: Vec<String>,
 }
 
-const FLAGS: [&str; 5] = [
+const FLAGS: [&str; 7] = [
     "--quick",
+    "--build-apps",
+    "--no-build",
     "--no-history",
     "--no-peers",
     "--no-write",
@@ -209,6 +213,11 @@ fn options(a: &Args) -> Result<Options, String> {
 fn print_sections(sections: &[Section]) {
     let rows: Vec<_> = sections.iter().flat_map(|s| s.rows.clone()).collect();
     println!("\n{}", table::render(&rows));
+    for sec in sections {
+        if !sec.details.trim().is_empty() {
+            println!("\n{}:\n{}", sec.title, sec.details.trim_end());
+        }
+    }
 }
 
 fn document(sections: &[Section], opts: &Options, minutes: f64) -> String {
@@ -279,7 +288,7 @@ fn run() -> Result<(), String> {
         "screen" => vec![screen::run(&root, &opts.screen)],
         "memory" => vec![app::memory(&root, &opts.app)],
         "startup" => vec![app::startup(&root, &opts.app)],
-        "size" => vec![app::size(&root)],
+        "size" => vec![app::size(&root, &[])],
         "history" => vec![history::run(&root, &opts.history)],
         "soak" => vec![app::soak(&root, opts.app.soak_minutes)],
         "build-apps" => {
@@ -287,9 +296,23 @@ fn run() -> Result<(), String> {
             return Ok(());
         }
         "all" => {
-            if args.flag("--build-apps") {
-                app::build_apps(&root)?;
-            }
+            // The app rows need the shipped build of the panel and the empty Tauri app: build
+            // them when asked or when missing (a fresh clone).
+            let missing = app::missing_apps(&root);
+            let builds = if args.flag("--build-apps") {
+                app::build_apps(&root)?
+            } else if !missing.is_empty() && !args.flag("--no-build") {
+                eprintln!("cti-bench: not built yet: {}", missing.join(", "));
+                match app::build_apps(&root) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("cti-bench: {e}; the app rows will say what is missing");
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
             let mut v = Vec::new();
             eprintln!("cti-bench: 1/7 Call Interactive latency");
             v.push(ci::run_ci(&paths, &opts.ci));
@@ -306,7 +329,7 @@ fn run() -> Result<(), String> {
             eprintln!("cti-bench: 6/7 history");
             v.push(history::run(&root, &opts.history));
             eprintln!("cti-bench: 7/7 package size");
-            v.push(app::size(&root));
+            v.push(app::size(&root, &builds));
             v
         }
         other => return Err(format!("unknown command {other:?} (see --help)")),
@@ -350,6 +373,9 @@ mod tests {
         assert!(options(&args("ci --rate fast").unwrap()).is_err());
         assert!(options(&args("ci --rate 0").unwrap()).is_err());
         assert!(options(&args("ci --ramp-max 10").unwrap()).is_err());
+        let a = args("all --build-apps --secs 3").unwrap();
+        assert!(a.flag("--build-apps") && !a.flag("--no-build"));
+        assert_eq!(options(&a).unwrap().ci.secs, 3.0);
         let o = options(&args("all --ramp-max 4000").unwrap()).unwrap();
         assert_eq!(o.ci.ramp_rates, vec![1000.0, 2000.0, 4000.0]);
     }

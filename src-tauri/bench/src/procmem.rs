@@ -245,6 +245,82 @@ pub fn find_in_tree(root: u32, comm: &str) -> Option<u32> {
     })
 }
 
+/// Where one process's PSS sits, from `/proc/<pid>/smaps`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    /// Heap, stacks and other anonymous mappings.
+    pub anon_kb: u64,
+    /// Mappings of the process's own executable (code, read-only data, relocated data).
+    pub exe_kb: u64,
+    /// Every other file mapping (shared libraries, locale data, …), per file.
+    pub files: BTreeMap<String, u64>,
+}
+
+impl Breakdown {
+    pub fn files_kb(&self) -> u64 {
+        self.files.values().sum()
+    }
+
+    /// One line for the report: the three parts and the largest libraries.
+    pub fn describe(&self) -> String {
+        let mb = |kb: u64| kb as f64 / 1024.0;
+        let mut largest: Vec<(&String, &u64)> = self.files.iter().collect();
+        largest.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let top = largest
+            .iter()
+            .take(4)
+            .map(|(path, kb)| {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                format!("{name} {:.1}", mb(**kb))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "heap and other anonymous memory {:.1} MB, the executable {:.1} MB, {} shared libraries and other files {:.1} MB (largest: {top})",
+            mb(self.anon_kb),
+            mb(self.exe_kb),
+            self.files.len(),
+            mb(self.files_kb()),
+        )
+    }
+}
+
+/// Split the text of `/proc/<pid>/smaps` by mapping kind; `exe` is the executable's path.
+pub fn parse_smaps(text: &str, exe: &str) -> Breakdown {
+    let mut b = Breakdown::default();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        // A mapping header: `start-end perms offset dev inode [path]`.
+        if first.contains('-') && !first.ends_with(':') {
+            let path: Vec<&str> = fields.skip(4).collect();
+            current = Some(path.join(" "));
+            continue;
+        }
+        if first != "Pss:" {
+            continue;
+        }
+        let Some(kb) = parse_kb_field(line, "Pss") else {
+            continue;
+        };
+        match current.as_deref() {
+            Some(p) if p == exe || p == format!("{exe} (deleted)") => b.exe_kb += kb,
+            Some(p) if p.starts_with('/') => *b.files.entry(p.to_string()).or_default() += kb,
+            _ => b.anon_kb += kb,
+        }
+    }
+    b
+}
+
+/// [`Breakdown`] of process `pid`.
+pub fn breakdown(pid: u32) -> std::io::Result<Breakdown> {
+    let dir = Path::new("/proc").join(pid.to_string());
+    let exe = std::fs::read_link(dir.join("exe"))?;
+    let text = std::fs::read_to_string(dir.join("smaps"))?;
+    Ok(parse_smaps(&text, &exe.to_string_lossy()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +431,47 @@ SwapPss:               0 kB
         let t = tree_memory(std::process::id()).unwrap();
         assert!(t.pss_kb() > 0);
         assert!(t.rss_kb() >= t.pss_kb() / 2);
+    }
+
+    #[test]
+    fn splits_smaps_by_mapping_kind() {
+        let smaps = "\
+55a951f07000-55a952581000 r--p 00000000 fe:00 5467699                    /opt/cti panel/cti-panel
+Size:               6632 kB
+Rss:                3044 kB
+Pss:                3000 kB
+55a952581000-55a953821000 r-xp 00679000 fe:00 5467699                    /opt/cti panel/cti-panel
+Pss:                1000 kB
+7f00a0000000-7f00a1000000 rw-p 00000000 00:00 0
+Pss:                 500 kB
+7f00b0000000-7f00b1000000 r-xp 00000000 fe:00 11 /usr/lib/libwebkit2gtk-4.1.so.0
+Pss:                2048 kB
+7f00b1000000-7f00b1100000 rw-p 00100000 fe:00 11 /usr/lib/libwebkit2gtk-4.1.so.0
+Pss:                 100 kB
+7f00c0000000-7f00c0100000 r--p 00000000 fe:00 12 /usr/lib/libc.so.6
+Pss:                 300 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Pss:                  40 kB
+7ffd00100000-7ffd00102000 r-xp 00000000 00:00 0                          [vdso]
+Pss:                   0 kB
+";
+        let b = parse_smaps(smaps, "/opt/cti panel/cti-panel");
+        assert_eq!(b.exe_kb, 4000);
+        assert_eq!(b.anon_kb, 540);
+        assert_eq!(b.files.len(), 2);
+        assert_eq!(b.files["/usr/lib/libwebkit2gtk-4.1.so.0"], 2148);
+        assert_eq!(b.files_kb(), 2448);
+        let d = b.describe();
+        assert!(d.contains("the executable 3.9 MB"), "{d}");
+        assert!(
+            d.contains("largest: libwebkit2gtk-4.1.so.0 2.1, libc.so.6 0.3"),
+            "{d}"
+        );
+        assert_eq!(
+            parse_smaps("garbage\nPss: x kB\n", "/x"),
+            Breakdown::default()
+        );
+        let own = breakdown(std::process::id()).unwrap();
+        assert!(own.exe_kb > 0 && own.anon_kb > 0);
     }
 }
