@@ -115,8 +115,8 @@ export const api = {
 
   /** Whether painted incoming-call cards are acknowledged (benchmark runs only). */
   paintAckEnabled: () => call<boolean>('paint_ack_enabled'),
-  reportPainted: (key: string, number: string, refs: string[], mountedMs: number) =>
-    call<void>('report_painted', { key, number, refs, mountedMs }),
+  reportPainted: (key: string, number: string, refs: string[], mountedMs: number, sentMs: number) =>
+    call<void>('report_painted', { key, number, refs, mountedMs, sentMs }),
 
   demoCall: (kind: DemoCallKind, from?: string) => call<string>('demo_call', { kind, from: from ?? null }),
   demoDtmf: (callId: string, digits: string) => call<void>('demo_dtmf', { callId, digits }),

@@ -39,6 +39,7 @@ describe('paint acknowledgement', () => {
       '+79161234567',
       ['telphin:3232240001-bb93', 'era:era-1', 'webhook:wh-1'],
       expect.any(Number),
+      expect.any(Number),
     );
     cardRendered(call({ phase: 'active' }), '+79161234567');
     paint();

@@ -5,8 +5,15 @@
 // rendered card costs one null check.
 import type { CallView } from '../bindings/CallView';
 
-/** `mountedMs`: this clock (`Date.now()`) when the card entered the DOM. */
-export type PaintReport = (key: string, number: string, refs: string[], mountedMs: number) => Promise<unknown>;
+/** `mountedMs`, `sentMs`: this clock (`Date.now()`) when the card entered the DOM and when the
+ * report is sent (after the paint). */
+export type PaintReport = (
+  key: string,
+  number: string,
+  refs: string[],
+  mountedMs: number,
+  sentMs: number,
+) => Promise<unknown>;
 
 /** Cards remembered as reported; the oldest are forgotten past this many. */
 export const PAINT_SEEN_MAX = 2000;
@@ -38,7 +45,7 @@ export function cardRendered(call: CallView, number: string): void {
   const r = report;
   const refs = call.refs.map((x) => `${x.source}:${x.call_id}`);
   afterPaint(() => {
-    r(call.key, number, refs, mounted).catch(() => {
+    r(call.key, number, refs, mounted, Date.now()).catch(() => {
       /* a benchmark aid: a lost acknowledgement shows up as a missing card there */
     });
   });

@@ -94,6 +94,7 @@ describe('Panel store', () => {
         '+79161234567',
         expect.any(Array),
         expect.any(Number),
+        expect.any(Number),
       );
     } finally {
       enablePaintAck(null);
