@@ -87,7 +87,8 @@ if [ "$profile" = dist ]; then
 fi
 
 bundle_dir="$target_dir/$profile/bundle"
-rm -f "$bundle_dir"/deb/*.deb "$bundle_dir"/rpm/*.rpm
+# Only the panel's packages: the benchmarks keep the empty Tauri app's .deb in the same folder.
+rm -f "$bundle_dir"/deb/CTI\ Panel_*.deb "$bundle_dir"/rpm/CTI\ Panel-*.rpm
 echo "package: tauri build ${args[*]} ${extra[*]} ${cargo_args[*]}"
 ui/node_modules/.bin/tauri build "${args[@]}" "${extra[@]}" "${cargo_args[@]}"
 
