@@ -242,7 +242,7 @@ fn a_failed_engine_start_is_a_coded_error_and_paint_acks_answer_without_it() {
         invoke(
             &w,
             "report_painted",
-            json!({"key": "era:abc", "number": "+7 916 000", "refs": ["era:abc", "webhook:x"]}),
+            json!({"key": "era:abc", "number": "+7 916 000", "refs": ["era:abc", "webhook:x"], "mountedMs": 1795303458600.5, "sentMs": 1795303458650.0}),
         )
         .expect("painted"),
         serde_json::Value::Null

@@ -360,13 +360,17 @@ pub fn paint_ack_enabled(core: Slot<'_>) -> bool {
 /// The UI painted the first card of an incoming call (benchmarks only, see
 /// [`crate::BENCH_PAINT_ENV`]). The wall clock is stamped when the command arrives here, so the
 /// time includes the IPC back from the web view; one line goes to stdout:
-/// `PAINTED <card key> <unix µs> <remote number> <source:call id,…>`.
+/// `PAINTED <card key> <unix µs> <remote number> <source:call id,…> <mounted> <sent>`
+/// (the web view's clock, unix µs at millisecond resolution, when the card entered the DOM and
+/// when the report left after the paint; `-` if not given).
 #[tauri::command]
 pub fn report_painted(
     core: Slot<'_>,
     key: String,
     number: String,
     refs: Vec<String>,
+    mounted_ms: Option<f64>,
+    sent_ms: Option<f64>,
 ) -> Result<(), UiError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -382,7 +386,17 @@ pub fn report_painted(
         ));
     }
     let refs: Vec<String> = refs.iter().take(8).map(|r| painted_field(r)).collect();
-    let line = painted_line(&key, now, &number, &refs);
+    let js_us = |ms: Option<f64>| {
+        ms.filter(|m| m.is_finite() && *m > 0.0 && *m < 1e15)
+            .map(|m| (m * 1000.0) as u128)
+    };
+    let line = painted_line(
+        &key,
+        now,
+        &number,
+        &refs,
+        [js_us(mounted_ms), js_us(sent_ms)],
+    );
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -391,14 +405,21 @@ pub fn report_painted(
 }
 
 /// One `PAINTED` line (fields made single words).
-pub fn painted_line(key: &str, unix_us: u128, number: &str, refs: &[String]) -> String {
+pub fn painted_line(
+    key: &str,
+    unix_us: u128,
+    number: &str,
+    refs: &[String],
+    web_us: [Option<u128>; 2],
+) -> String {
     let refs = if refs.is_empty() {
         "-".to_string()
     } else {
         refs.join(",")
     };
+    let [mounted, sent] = web_us.map(|m| m.map_or_else(|| "-".to_string(), |m| m.to_string()));
     format!(
-        "PAINTED {} {unix_us} {} {refs}",
+        "PAINTED {} {unix_us} {} {refs} {mounted} {sent}",
         painted_field(key),
         painted_field(number)
     )

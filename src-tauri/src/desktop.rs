@@ -11,7 +11,8 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::UI_EVENT;
 
-/// Emits engine events to the window once the app exists (the engine starts first).
+/// Emits engine events to the window once the app exists (attached in the setup hook, before
+/// the engine starts).
 pub struct LateSink<R: Runtime> {
     app: OnceLock<AppHandle<R>>,
     tray: Mutex<TrayState>,

@@ -308,8 +308,6 @@ pub fn main_entry() -> i32 {
         .unwrap_or(false);
     let sink = late_sink::<tauri::Wry>();
     let notifier: Arc<dyn Notifier> = Arc::new(desktop::DesktopNotifier);
-    // The engine starts in the background while the window is created and shown.
-    let start = runtime.spawn(start_engine(options, sink.clone(), notifier));
     let paint_ack = std::env::var(BENCH_PAINT_ENV).is_ok_and(|v| v == "1");
     let slot = CoreSlot::new(paint_ack);
     let links: Vec<String> = cli.url.into_iter().collect();
@@ -327,13 +325,16 @@ pub fn main_entry() -> i32 {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ));
-    let app = match run_app(builder, slot.clone(), sink).build(context()) {
+    let app = match run_app(builder, slot.clone(), sink.clone()).build(context()) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("cti-panel: {e}");
             return 1;
         }
     };
+    // The setup hook runs once the event loop starts; the engine's first events (connection
+    // states for the tray) may come before that.
+    sink.attach(app.handle().clone());
     {
         use tauri_plugin_deep_link::DeepLinkExt;
         let handle = app.handle().clone();
@@ -342,9 +343,16 @@ pub fn main_entry() -> i32 {
             let urls: Vec<String> = event.urls().iter().map(|u| u.to_string()).collect();
             route_links(&handle, &link_slot, urls);
         });
+        // Registering the handlers writes a desktop entry and runs `xdg-mime` on Linux: off the
+        // window's path.
         #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
-        if let Err(e) = app.deep_link().register_all() {
-            tracing::debug!(error = %e, "tel:/callto: handlers not registered");
+        {
+            let handle = app.handle().clone();
+            runtime.spawn_blocking(move || {
+                if let Err(e) = handle.deep_link().register_all() {
+                    tracing::debug!(error = %e, "tel:/callto: handlers not registered");
+                }
+            });
         }
     }
     if start_minimised {
@@ -352,6 +360,9 @@ pub fn main_entry() -> i32 {
             let _ = w.hide();
         }
     }
+    // The window exists (created by `build`, shown once the event loop runs); the engine starts
+    // beside it in the background.
+    let start = runtime.spawn(start_engine(options, sink, notifier));
     {
         let (handle, slot) = (app.handle().clone(), slot.clone());
         runtime.spawn(async move {
