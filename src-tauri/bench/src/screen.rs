@@ -1,15 +1,16 @@
-//! 3. Event to screen, in the real window: from the simulator writing an Era WebSocket `notify`
-//! (or the benchmark POSTing a seed-004 `CreateIncCall` webhook) to the incoming-call card
-//! painted in the release app's window.
+//! Event to screen in the real window (benchmark 3, the on-screen half): from the simulator
+//! writing an Era WebSocket `notify` (or the benchmark POSTing a seed-004 `CreateIncCall`
+//! webhook) to the incoming-call card painted in the release app's window.
 //!
 //! The app runs under a private Xvfb display in its normal (non-demo) configuration, pointed by
 //! an administrator provisioning file at a simulator this process runs, with
 //! `CTI_PANEL_BENCH_PAINT=1`: the web view then acknowledges the first painted card of each
 //! incoming call (`requestAnimationFrame`, then a task, so the frame with the card has been
-//! painted) and the shell prints `PAINTED <key> <unix µs> <number> <refs>` when that
-//! acknowledgement arrives. Send times come from the simulator's journal (the wall clock just
-//! before the frame is written to the socket) or are taken just before the webhook request is
-//! written; both clocks are this machine's wall clock.
+//! painted) and the shell prints `PAINTED <key> <unix µs> <number> <refs> <mounted> <sent>` when
+//! that acknowledgement arrives (the last two are the web view's clock when the card entered the
+//! DOM and when the acknowledgement left). Send times come from the simulator's journal (the
+//! wall clock just before the frame is written to the socket) or are taken just before the
+//! webhook request is written; all clocks are this machine's wall clock.
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
@@ -69,10 +70,12 @@ pub struct Painted {
     pub refs: Vec<String>,
     /// The web view's clock when the card entered the DOM (unix µs, ms resolution).
     pub mounted_us: Option<i64>,
+    /// The web view's clock when the acknowledgement left, after the paint.
+    pub sent_us: Option<i64>,
 }
 
-/// Parse `PAINTED <key> <unix µs> <number> <refs,…> [<mounted unix µs>]`; anything else is
-/// `None`.
+/// Parse `PAINTED <key> <unix µs> <number> <refs,…> [<mounted unix µs> [<sent unix µs>]]`;
+/// anything else is `None`.
 pub fn parse_painted(line: &str) -> Option<Painted> {
     let rest = &line[line.find("PAINTED ")? + "PAINTED ".len()..];
     let mut f = rest.split_whitespace();
@@ -85,12 +88,14 @@ pub fn parse_painted(line: &str) -> Option<Painted> {
         .map(|r| r.split(',').map(String::from).collect())
         .unwrap_or_default();
     let mounted_us = f.next().and_then(|m| m.parse().ok());
+    let sent_us = f.next().and_then(|m| m.parse().ok());
     Some(Painted {
         key,
         unix_us,
         number,
         refs,
         mounted_us,
+        sent_us,
     })
 }
 
@@ -168,6 +173,10 @@ struct PathRun {
     to_dom: Latencies,
     /// The card entered the DOM → acknowledged (layout, paint, the IPC back).
     to_ack: Latencies,
+    /// The card entered the DOM → the acknowledgement left the web view (layout and paint).
+    to_paint: Latencies,
+    /// The acknowledgement left the web view → arrived in the shell (the IPC back).
+    ipc_back: Latencies,
     missing: usize,
     /// Painted before the send time (clock trouble): counted as missing.
     negative: usize,
@@ -184,6 +193,11 @@ impl PathRun {
                     self.to_dom.record_us(m.saturating_sub(s).max(0) as u64);
                     self.to_ack
                         .record_us(p.unix_us.saturating_sub(m).max(0) as u64);
+                    if let Some(t) = p.sent_us {
+                        self.to_paint.record_us(t.saturating_sub(m).max(0) as u64);
+                        self.ipc_back
+                            .record_us(p.unix_us.saturating_sub(t).max(0) as u64);
+                    }
                 }
             }
             (Some(_), Some(_)) => self.negative += 1,
@@ -224,13 +238,26 @@ impl PathRun {
             String::new()
         } else {
             let (d, a) = (self.to_dom.summary(), self.to_ack.summary());
-            format!(
-                " (send → card in the DOM p50 {}, p95 {}; DOM → acknowledged p50 {}, p95 {}, by the web view's millisecond clock)",
+            let mut split = format!(
+                " (send → card in the DOM p50 {}, p95 {}; DOM → acknowledged p50 {}, p95 {}",
                 fmt_ms(d.p50),
                 fmt_ms(d.p95),
                 fmt_ms(a.p50),
                 fmt_ms(a.p95)
-            )
+            );
+            if !self.to_paint.is_empty() {
+                let (p, i) = (self.to_paint.summary(), self.ipc_back.summary());
+                let _ = write!(
+                    split,
+                    ", of which DOM → painted and sent p50 {}, p95 {}, IPC back p50 {}, p95 {}",
+                    fmt_ms(p.p50),
+                    fmt_ms(p.p95),
+                    fmt_ms(i.p50),
+                    fmt_ms(i.p95)
+                );
+            }
+            split.push_str("; by the web view's millisecond clock)");
+            split
         };
         format!(
             "{} calls: p50 {}, p95 {}, p99 {}, max {}{split}; {} missing{}",
@@ -508,17 +535,18 @@ mod tests {
     #[test]
     fn parses_painted_lines() {
         let p = parse_painted(
-            "PAINTED era:abc 1795303458635812 +79990000001 era:abc,webhook:x 1795303458600000",
+            "PAINTED era:abc 1795303458635812 +79990000001 era:abc,webhook:x 1795303458600000 1795303458630000",
         )
         .unwrap();
         assert_eq!(p.mounted_us, Some(1_795_303_458_600_000));
+        assert_eq!(p.sent_us, Some(1_795_303_458_630_000));
         assert_eq!(p.key, "era:abc");
         assert_eq!(p.unix_us, 1_795_303_458_635_812);
         assert_eq!(p.number, "+79990000001");
         assert_eq!(p.refs, vec!["era:abc", "webhook:x"]);
         let p = parse_painted("noise PAINTED k 5 - - -").unwrap();
         assert!(p.refs.is_empty());
-        assert_eq!(p.mounted_us, None);
+        assert_eq!((p.mounted_us, p.sent_us), (None, None));
         assert!(parse_painted("PAINTED k notanumber 1 -").is_none());
         assert!(parse_painted("PAINTED k").is_none());
         assert!(parse_painted("INFO engine started").is_none());
@@ -543,6 +571,7 @@ mod tests {
             number: "n".into(),
             refs: Vec::new(),
             mounted_us: Some(21_000),
+            sent_us: Some(29_000),
         };
         let mut r = PathRun::default();
         r.add(Some(1_000), Some(&p(31_000)));
@@ -554,6 +583,8 @@ mod tests {
         assert!((r.latencies.summary().p50 - 30.0).abs() < 0.1);
         assert!((r.to_dom.summary().p50 - 20.0).abs() < 0.1);
         assert!((r.to_ack.summary().p50 - 10.0).abs() < 0.1);
+        assert!((r.to_paint.summary().p50 - 8.0).abs() < 0.1);
+        assert!((r.ipc_back.summary().p50 - 2.0).abs() < 0.1);
         let row = r.row("m", "release");
         assert_eq!(row.verdict, Verdict::Fail, "missing cards fail the row");
         assert!(PathRun::default()
