@@ -579,7 +579,7 @@ fn window_pss(
     display: &str,
     idle: Duration,
     sim: Option<&ExternalSim>,
-) -> Result<procmem::TreeMem, String> {
+) -> Result<WindowReading, String> {
     let home = home()?;
     let mut args = app.args;
     if app.comm == "cti-panel" {
@@ -605,7 +605,35 @@ fn window_pss(
         return Err(format!("{} exited early ({status})", app.comm));
     }
     let pid = procmem::find_in_tree(child.0.id(), app.comm).unwrap_or(child.0.id());
-    procmem::tree_memory(pid).map_err(|e| e.to_string())
+    let tree = procmem::tree_memory(pid).map_err(|e| e.to_string())?;
+    Ok(WindowReading {
+        tree,
+        unique_kb: procmem::tree_unique_kb(pid),
+    })
+}
+
+/// Memory of a windowed app's process tree.
+struct WindowReading {
+    tree: procmem::TreeMem,
+    /// Resident, every physical page once ([`procmem::tree_unique_kb`]).
+    unique_kb: Option<u64>,
+}
+
+impl WindowReading {
+    fn pss_mb(&self) -> f64 {
+        self.tree.pss_kb() as f64 / 1024.0
+    }
+
+    fn unique_mb(&self) -> Option<f64> {
+        self.unique_kb.map(|kb| kb as f64 / 1024.0)
+    }
+
+    fn label(&self) -> String {
+        match self.unique_mb() {
+            Some(u) => format!("{u:.1} MB resident (PSS {:.1} MB)", self.pss_mb()),
+            None => format!("{:.1} MB PSS", self.pss_mb()),
+        }
+    }
 }
 
 /// The windowed panel and the empty Tauri app under Xvfb, one after the other: PSS of each
@@ -640,24 +668,32 @@ fn window_memory(root: &Path, opts: &AppOptions) -> (Row, String) {
         Ok(t) => t,
         Err(e) => return (Row::not_measured(metric, target, e), String::new()),
     };
-    let mb = |t: &procmem::TreeMem| t.pss_kb() as f64 / 1024.0;
     let mut detail = format!(
-        "Panel window process tree: {}.
-",
-        ours_mem.describe()
+        "Panel window process tree (PSS): {}.\n",
+        ours_mem.tree.describe()
     );
     let mut row = Row::new(metric)
-        .ours(format!("{:.1} MB", mb(&ours_mem)))
+        .ours(ours_mem.label())
         .target(target)
         .verdict(Verdict::Info);
     if empty.bin.is_file() {
         match window_pss(&empty, &x.display, idle, None) {
             Ok(e) => {
-                let _ = writeln!(detail, "Empty app process tree: {}.", e.describe());
+                let _ = writeln!(
+                    detail,
+                    "Empty app process tree (PSS): {}.",
+                    e.tree.describe()
+                );
+                // Compare like with like: resident pages counted once when both have them
+                // (independent of other WebKit processes on the machine), else PSS.
+                let (a, b) = match (ours_mem.unique_mb(), e.unique_mb()) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => (ours_mem.pss_mb(), e.pss_mb()),
+                };
                 row = row
-                    .peer(format!("empty Tauri app {:.1} MB", mb(&e)))
-                    .ratio(mb(&ours_mem), mb(&e))
-                    .verdict(Verdict::of(mb(&ours_mem) <= 1.15 * mb(&e)));
+                    .peer(format!("empty Tauri app {}", e.label()))
+                    .ratio(a, b)
+                    .verdict(Verdict::of(a <= 1.15 * b));
             }
             Err(e) => row = row.peer(format!("empty app failed: {e}")),
         }
@@ -726,7 +762,7 @@ pub fn memory(root: &Path, opts: &AppOptions) -> Section {
     ));
     let _ = writeln!(
         d,
-        "Memory is PSS summed over the process and all its descendants (`/proc/<pid>/smaps_rollup`), so shared libraries count once across the app and its WebKit processes; the parts of the headless process are from `/proc/<pid>/smaps`. Each run has a throw-away home directory whose history holds {PRELOADED_CALLS} calls (seed-004 sequences, 5,000 events) before it starts. \"Simulator in another process\": the panel in its normal configuration (Era, Telphin and the webhook listener from its config file and secret file) connected to the simulator running the demo scenario inside cti-bench, so the panel's process holds the panel alone; \"demo\": `--demo`, the simulator inside the panel's process. Headless readings start once the Era session is connected."
+        "Memory is PSS summed over the process and all its descendants (`/proc/<pid>/smaps_rollup`), so shared libraries count once across the app and its WebKit processes. PSS also divides a library's pages with every *other* process mapping it, so it drops when other WebKit apps run on the machine (between runs here the empty app read 129–195 MB); the window row therefore compares \"resident\": the physical pages of the process tree, each counted once (frame numbers from `/proc/<pid>/pagemap`, needs root; PSS otherwise). The parts of the headless process are from `/proc/<pid>/smaps`. Each run has a throw-away home directory whose history holds {PRELOADED_CALLS} calls (seed-004 sequences, 5,000 events) before it starts. \"Simulator in another process\": the panel in its normal configuration (Era, Telphin and the webhook listener from its config file and secret file) connected to the simulator running the demo scenario inside cti-bench, so the panel's process holds the panel alone; \"demo\": `--demo`, the simulator inside the panel's process. Headless readings start once the Era session is connected."
     );
     Section {
         title: "Memory".into(),

@@ -321,6 +321,86 @@ pub fn breakdown(pid: u32) -> std::io::Result<Breakdown> {
     Ok(parse_smaps(&text, &exe.to_string_lossy()))
 }
 
+/// Address ranges (`start`, `end`) of the mappings in the text of `/proc/<pid>/smaps` that have
+/// resident pages (`Rss` above 0).
+pub fn resident_ranges(smaps: &str) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut current: Option<(u64, u64)> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            if !first.ends_with(':') {
+                current = u64::from_str_radix(a, 16)
+                    .ok()
+                    .zip(u64::from_str_radix(b, 16).ok())
+                    .filter(|(a, b)| a < b);
+                continue;
+            }
+        }
+        if first == "Rss:" && parse_kb_field(line, "Rss").is_some_and(|kb| kb > 0) {
+            if let Some(r) = current.take() {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// Page frame numbers of the present pages among `/proc/<pid>/pagemap` entries (8 bytes each,
+/// native endian): bit 63 = present, bits 0–54 = frame number. `None` when a present page
+/// has frame number 0: the kernel hides frame numbers from processes without CAP_SYS_ADMIN.
+pub fn present_frames(entries: &[u8], out: &mut std::collections::HashSet<u64>) -> Option<()> {
+    for chunk in entries.chunks_exact(8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        let e = u64::from_ne_bytes(b);
+        if e >> 63 == 1 {
+            let pfn = e & ((1 << 55) - 1);
+            if pfn == 0 {
+                return None;
+            }
+            out.insert(pfn);
+        }
+    }
+    Some(())
+}
+
+/// Resident memory of `root` and all its descendants with every physical page counted once,
+/// kB: unlike PSS it does not depend on other processes mapping the same libraries (another
+/// WebKit app on the machine lowers the panel's PSS, not this). `None` without the privilege
+/// to read frame numbers (root), or when nothing could be read.
+pub fn tree_unique_kb(root: u32) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PAGE: u64 = 4096;
+    let table = process_table(Path::new("/proc")).ok()?;
+    let pairs: Vec<(u32, u32)> = table.iter().map(|(p, _, pp)| (*p, *pp)).collect();
+    let mut pids = vec![root];
+    pids.extend(descendants(root, &pairs));
+    let mut frames = std::collections::HashSet::new();
+    let mut read_any = false;
+    for pid in pids {
+        let dir = Path::new("/proc").join(pid.to_string());
+        let Ok(smaps) = std::fs::read_to_string(dir.join("smaps")) else {
+            continue;
+        };
+        let Ok(mut pagemap) = std::fs::File::open(dir.join("pagemap")) else {
+            continue;
+        };
+        for (start, end) in resident_ranges(&smaps) {
+            let pages = (end - start) / PAGE;
+            let mut buf = vec![0u8; (pages * 8) as usize];
+            if pagemap.seek(SeekFrom::Start(start / PAGE * 8)).is_err()
+                || pagemap.read_exact(&mut buf).is_err()
+            {
+                continue;
+            }
+            present_frames(&buf, &mut frames)?;
+            read_any = true;
+        }
+    }
+    read_any.then(|| frames.len() as u64 * PAGE / 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,5 +553,44 @@ Pss:                   0 kB
         );
         let own = breakdown(std::process::id()).unwrap();
         assert!(own.exe_kb > 0 && own.anon_kb > 0);
+    }
+
+    #[test]
+    fn finds_resident_ranges_and_present_frames() {
+        let smaps = "\
+00400000-00402000 r-xp 00000000 fe:00 1 /bin/x
+Rss:                   8 kB
+00500000-00600000 rw-p 00000000 00:00 0
+Rss:                   0 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Size:                132 kB
+Rss:                  12 kB
+";
+        assert_eq!(
+            resident_ranges(smaps),
+            vec![(0x400000, 0x402000), (0x7ffd00000000, 0x7ffd00021000)]
+        );
+        assert!(resident_ranges("zz-yy r 0\nRss: 4 kB\n").is_empty());
+        let entry =
+            |present: bool, pfn: u64| ((u64::from(present) << 63) | pfn).to_ne_bytes().to_vec();
+        let mut frames = std::collections::HashSet::new();
+        let bytes: Vec<u8> = [
+            entry(true, 7),
+            entry(false, 9),
+            entry(true, 7),
+            entry(true, 8),
+        ]
+        .concat();
+        assert_eq!(present_frames(&bytes, &mut frames), Some(()));
+        assert_eq!(
+            frames.len(),
+            2,
+            "a page mapped twice counts once; absent pages not at all"
+        );
+        assert_eq!(present_frames(&entry(true, 0), &mut frames), None);
+        // This process: either the privilege to read frames (more than nothing resident) or None.
+        if let Some(kb) = tree_unique_kb(std::process::id()) {
+            assert!(kb > 0);
+        }
     }
 }
