@@ -756,9 +756,9 @@ pub fn memory(root: &Path, opts: &AppOptions) -> Section {
     rows.push(row);
     d.push_str(&detail);
     rows.push(Row::not_measured(
-        "RSS growth over a 30-minute soak (headless demo)",
+        "RSS growth over a 30-minute soak at 1 call/s (headless)",
         "≤ 10 MB",
-        "outside the 30-minute budget of `all`; run `cti-bench soak --minutes 30`",
+        "outside the 30-minute budget of `all`; run `cti-bench soak --minutes 30` (last run: see Soak below the table)",
     ));
     let _ = writeln!(
         d,

@@ -265,9 +265,6 @@ pub(crate) fn rebuild(
     Ok(())
 }
 
-/// Calls of the same number looked at on each side of a call's start time when merging.
-const MERGE_NEIGHBOURS: i64 = 32;
-
 fn merge_candidate(
     conn: &Connection,
     ctx: &WriteCtx,
@@ -277,20 +274,11 @@ fn merge_candidate(
     let (Some(direction), Some(key)) = (st.direction, st.remote_key()) else {
         return Ok(None);
     };
-    // Only the nearest calls of the number on each side of the start time are looked at (two
-    // bounded walks of the `call_remote` index): a number calling in a burst would otherwise
-    // make every new call compare itself with every call of the window (quadratic).
     let found = conn
         .prepare_cached(
-            "SELECT id FROM (
-               SELECT * FROM (SELECT id, started_ms, direction, sources FROM call
-                 WHERE remote_key = ?1 AND started_ms BETWEEN ?2 - ?3 AND ?2 AND id <> ?4
-                 ORDER BY started_ms DESC LIMIT ?7)
-               UNION ALL
-               SELECT * FROM (SELECT id, started_ms, direction, sources FROM call
-                 WHERE remote_key = ?1 AND started_ms > ?2 AND started_ms <= ?2 + ?3 AND id <> ?4
-                 ORDER BY started_ms ASC LIMIT ?7))
-             WHERE direction = ?5 AND (sources & ?6) = 0
+            "SELECT id FROM call
+             WHERE remote_key = ?1 AND started_ms BETWEEN ?2 - ?3 AND ?2 + ?3 AND id <> ?4
+               AND direction = ?5 AND (sources & ?6) = 0
              ORDER BY abs(started_ms - ?2), id LIMIT 1",
         )?
         .query_row(
@@ -300,8 +288,7 @@ fn merge_candidate(
                 ctx.merge_window_ms,
                 call_id,
                 direction.as_str(),
-                st.sources,
-                MERGE_NEIGHBOURS,
+                st.sources
             ],
             |r| r.get(0),
         )

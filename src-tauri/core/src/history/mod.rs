@@ -34,9 +34,7 @@
 //! `+7 958 241-21-28`, `89582412128` and `9582412128` agree); start times at most
 //! `merge_window_secs` apart (default 30 s); and no source in common (one source never reports
 //! one call under two ids, so two calls of one source are two real calls). The nearest in time
-//! wins, looking at the 32 nearest calls of that number on each side of the start time (a number
-//! calling in a burst keeps the merge cost bounded; a partner further than 32 calls of the same
-//! number away stays a separate record); the older record (smaller id) survives and the other id keeps resolving to it in
+//! wins; the older record (smaller id) survives and the other id keeps resolving to it in
 //! [`Reader::call_details`]. Each source's legs are kept as that source reported them (tagged
 //! with the source); park episodes and transfers reported by two sources within the window
 //! count once.
