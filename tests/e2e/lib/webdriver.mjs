@@ -128,8 +128,21 @@ export class Element {
   text() {
     return this.s.cmd('GET', `/element/${this.id}/text`);
   }
-  click() {
-    return this.s.cmd('POST', `/element/${this.id}/click`, {});
+  /**
+   * Click; while something transient covers the element (a toast sliding in, a card moving
+   * under its flip animation) WebKitWebDriver answers "element click intercepted": try again
+   * for up to 5 s, as a user would wait for it to move away.
+   */
+  async click() {
+    const until = Date.now() + 5000;
+    for (;;) {
+      try {
+        return await this.s.cmd('POST', `/element/${this.id}/click`, {});
+      } catch (e) {
+        if (!String(e?.message).includes('element click intercepted') || Date.now() > until) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
   attr(name) {
     return this.s.cmd('GET', `/element/${this.id}/attribute/${name}`);
