@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod ci;
+pub mod external_sim;
 pub mod history;
 pub mod inproc;
 pub mod loadgen;
@@ -15,6 +16,8 @@ pub mod rules;
 pub mod screen;
 pub mod serve;
 pub mod servers;
+pub mod size;
+pub mod soak;
 pub mod stats;
 pub mod table;
 
