@@ -8,6 +8,7 @@ pub mod app;
 pub mod ci;
 pub mod external_sim;
 pub mod history;
+pub mod ingest;
 pub mod inproc;
 pub mod loadgen;
 pub mod machine;
