@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Linux installer packages: `tauri build --bundles deb,rpm -- --profile dist` (the
-# `dist` Cargo profile: release optimised for size, see Cargo.toml).
+# Builds the Linux installer packages: `tauri build --bundles deb,rpm` (the `release` Cargo
+# profile: optimised for size, thin LTO, stripped; see Cargo.toml).
 #
-#   bash scripts/package.sh [--provisioning FILE] [--debug | --release] [--out DIR] [-- extra tauri build args]
+#   bash scripts/package.sh [--provisioning FILE] [--debug] [--out DIR] [-- extra tauri build args]
 #
 #   --provisioning FILE  ship FILE in both packages as /etc/cti-panel/provisioning.toml (managed
 #                        settings, see packaging/provisioning.example.toml). The committed
 #                        tauri.conf.json is not touched: a generated overlay is passed with
 #                        `tauri build --config`.
 #   --debug              debug build (faster to build, bigger binary), for tests.
-#   --release            the plain `release` profile (quicker to build than `dist`, larger).
+#   --release            the shipped build (the default; accepted for older scripts).
 #   --out DIR            also copy the packages to DIR.
 #
 # Then checks what landed in the packages: the binary, the desktop entry (tel:/callto: handlers,
@@ -21,7 +21,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 die() { echo "package: $*" >&2; exit 1; }
 
 provisioning=""
-profile=dist
+profile=release
 out=""
 extra=()
 while [ $# -gt 0 ]; do
@@ -77,20 +77,11 @@ EOF
   echo "package: shipping $provisioning as /etc/cti-panel/provisioning.toml"
 fi
 
-# Cargo arguments go after `--` (the Tauri CLI finds the binary under target/<profile>/).
-cargo_args=()
-if [ "$profile" = dist ]; then
-  has_sep=0
-  for a in "${extra[@]}"; do [ "$a" = "--" ] && has_sep=1; done
-  [ "$has_sep" = 1 ] || cargo_args+=(--)
-  cargo_args+=(--profile dist)
-fi
-
 bundle_dir="$target_dir/$profile/bundle"
 # Only the panel's packages: the benchmarks keep the empty Tauri app's .deb in the same folder.
 rm -f "$bundle_dir"/deb/CTI\ Panel_*.deb "$bundle_dir"/rpm/CTI\ Panel-*.rpm
-echo "package: tauri build ${args[*]} ${extra[*]} ${cargo_args[*]}"
-ui/node_modules/.bin/tauri build "${args[@]}" "${extra[@]}" "${cargo_args[@]}"
+echo "package: tauri build ${args[*]} ${extra[*]}"
+ui/node_modules/.bin/tauri build "${args[@]}" "${extra[@]}"
 
 deb=$(ls -t "$bundle_dir"/deb/*.deb 2>/dev/null | head -n1 || true)
 rpmf=$(ls -t "$bundle_dir"/rpm/*.rpm 2>/dev/null | head -n1 || true)

@@ -35,6 +35,9 @@ pub struct CiOptions {
     pub ramp_p99_ms: f64,
     /// Also measure our listener storing every step into the real history.
     pub with_history: bool,
+    /// Also measure the listener with `ivr_store = "before_reply"` (the reply waits for the
+    /// durable commit), an information row; `--compare-store`.
+    pub compare_store: bool,
     /// Include the Node and Python peers.
     pub peers: bool,
 }
@@ -43,16 +46,18 @@ impl Default for CiOptions {
     fn default() -> Self {
         CiOptions {
             rate: 1000.0,
-            secs: 30.0,
+            // 30 s at the fixed rate per server in all, in three alternating rounds.
+            secs: 10.0,
             rounds: 3,
             warmup_secs: 2.0,
             connections: 32,
             ramp_rates: vec![
                 1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 12_000.0, 16_000.0, 24_000.0, 32_000.0,
             ],
-            ramp_secs: 5.0,
+            ramp_secs: 3.0,
             ramp_p99_ms: 20.0,
             with_history: true,
+            compare_store: false,
             peers: true,
         }
     }
@@ -182,10 +187,12 @@ fn lineup(paths: &Paths, opts: &CiOptions, token: &str) -> Result<Lineup, String
             "ours+history",
             servers::spawn_ours(paths, token, SinkKind::History),
         );
-        add(
-            "ours+history-first",
-            servers::spawn_ours(paths, token, SinkKind::HistoryStoreFirst),
-        );
+        if opts.compare_store {
+            add(
+                "ours+history-first",
+                servers::spawn_ours(paths, token, SinkKind::HistoryStoreFirst),
+            );
+        }
     }
     if opts.peers {
         add("node", servers::spawn_node(paths, token));
@@ -475,6 +482,7 @@ fn ci_rows(
         }
         let label = format!("CI reply p99 @ {rate}, stored before the reply (`before_reply`)");
         match combined.get("ours+history-first") {
+            _ if !opts.compare_store => {}
             Some(h) => {
                 let mut r = Row::new(label).ours(fmt_ms(h.summary.p99)).target("—");
                 if let Some(f) = floor {
@@ -536,9 +544,10 @@ fn ci_rows(
     let mut d = String::new();
     let _ = writeln!(
         d,
-        "Call Interactive, open loop at {rate}: {} rounds × {} s per server (+{} s warm-up), order rotated every round; medians over rounds.\n",
+        "Call Interactive, open loop at {rate}: {} rounds × {} s per server ({} s at the fixed rate in all, each round after a {} s warm-up), order rotated every round; medians over rounds.\n",
         opts.rounds.max(1),
         opts.secs,
+        opts.rounds.max(1) as f64 * opts.secs,
         opts.warmup_secs
     );
     let _ = writeln!(

@@ -1,4 +1,4 @@
-//! History: runs the history store's own benchmark (`cti-core`'s `history_bench` example) at a
+//! History: runs the history store benchmark (`cti-bench history-store`, in a child process) at a
 //! configurable size and turns its output into table rows.
 
 use std::io::{BufRead as _, BufReader};
@@ -19,7 +19,7 @@ pub struct HistoryOptions {
 impl Default for HistoryOptions {
     fn default() -> Self {
         HistoryOptions {
-            calls: 200_000,
+            calls: 1_000_000,
             single: 2_000,
             lookups: 2_000,
             searches: 500,
@@ -27,7 +27,7 @@ impl Default for HistoryOptions {
     }
 }
 
-/// The numbers read from the example's output.
+/// The numbers read from the benchmark's output.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryNumbers {
     pub calls: Option<f64>,
@@ -169,21 +169,22 @@ pub fn rows(n: &HistoryNumbers) -> Vec<Row> {
     out
 }
 
-/// Run the example (cargo builds it in release when needed), echoing its output.
+/// Run `cti-bench history-store` (this binary, in a child process so the store's memory and
+/// threads end with it), echoing its output.
 pub fn run(root: &Path, opts: &HistoryOptions) -> Section {
     let title = "History store";
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            return Section::failed(
+                title,
+                Row::not_measured("History benchmark", "—", format!("current_exe: {e}")),
+            )
+        }
+    };
+    let mut cmd = Command::new(exe);
     cmd.current_dir(root)
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "cti-core",
-            "--release",
-            "--example",
-            "history_bench",
-            "--",
-        ])
+        .arg("history-store")
         .args(["--calls", &opts.calls.to_string()])
         .args(["--single", &opts.single.to_string()])
         .args(["--lookups", &opts.lookups.to_string()])
@@ -193,7 +194,7 @@ pub fn run(root: &Path, opts: &HistoryOptions) -> Section {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     eprintln!(
-        "cti-bench: history benchmark at {} calls (cargo run -p cti-core --release --example history_bench)",
+        "cti-bench: history benchmark at {} calls (cti-bench history-store)",
         opts.calls
     );
     let mut child = match cmd.spawn() {
@@ -201,7 +202,7 @@ pub fn run(root: &Path, opts: &HistoryOptions) -> Section {
         Err(e) => {
             return Section::failed(
                 title,
-                Row::not_measured("History benchmark", "—", format!("cargo: {e}")),
+                Row::not_measured("History benchmark", "—", format!("history-store: {e}")),
             )
         }
     };
@@ -220,7 +221,7 @@ pub fn run(root: &Path, opts: &HistoryOptions) -> Section {
             Row::not_measured(
                 "History benchmark",
                 "—",
-                format!("history_bench failed ({status:?})"),
+                format!("history-store failed ({status:?})"),
             ),
         );
     }
@@ -229,7 +230,7 @@ pub fn run(root: &Path, opts: &HistoryOptions) -> Section {
         title: title.into(),
         rows: rows(&numbers),
         details: format!(
-            "`cargo run -p cti-core --release --example history_bench -- --calls {} --single {} --lookups {} --searches {}`; `--history-calls 1000000` runs it at the issue's size (about 20 minutes here).\n",
+            "`cargo run -p cti-bench --release -- history-store --calls {} --single {} --lookups {} --searches {}` (`--history-calls N` in `all` sets the size).\n",
             opts.calls, opts.single, opts.lookups, opts.searches
         ),
     }

@@ -30,7 +30,7 @@ impl IngestOptions {
     pub fn standard() -> IngestOptions {
         IngestOptions {
             rate: 200.0,
-            secs: 15.0,
+            secs: 10.0,
             rounds: 3,
             ramp_rates: vec![250.0, 500.0, 1_000.0, 2_000.0, 4_000.0, 8_000.0],
             ramp_secs: 5.0,

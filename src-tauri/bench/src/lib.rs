@@ -8,6 +8,7 @@ pub mod app;
 pub mod ci;
 pub mod external_sim;
 pub mod history;
+pub mod history_store;
 pub mod ingest;
 pub mod inproc;
 pub mod loadgen;
@@ -19,6 +20,7 @@ pub mod serve;
 pub mod servers;
 pub mod size;
 pub mod soak;
+pub mod startup;
 pub mod stats;
 pub mod table;
 

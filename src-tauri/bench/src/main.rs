@@ -34,29 +34,32 @@ COMMANDS
   memory     PSS of the headless core (and of the window app when a release build exists)
   startup    launch → core up / call-ready / window visible
   size       .deb and release binary size
-  history    the history store benchmark (cti-core's history_bench example)
+  history    the history store benchmark (`history-store` in a child process) as table rows
+  history-store [--calls N] [--single N] [--lookups N] [--searches N] [--dir DIR] [--keep]
+             the history store benchmark itself, printing its report
   soak       RSS growth of the headless demo over --minutes
-  build-apps build the panel and the empty Tauri app (binary + .deb, Cargo profile `dist`) with
-             the Tauri CLI (slow: about 19 minutes from scratch on 2 cores)
+  build-apps build the panel and the empty Tauri app (binaries + .deb, release profile): one
+             cargo build for both, then `tauri bundle` (about 9 minutes from scratch on 2 cores)
   serve-listener --port P --token T [--history FILE] [--ivr-store after_reply|before_reply]
              (internal: our listener as a server)
 
 OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --quick                 small sizes everywhere (a smoke run of a few minutes)
-  --build-apps            (all) rebuild the apps first (`all` builds them anyway when missing)
-  --no-build              (all) never build the apps; rows without them say `not measured`
+  --build-apps            (all) build the apps first: the default (cargo rebuilds what changed)
+  --no-build              (all) measure the apps as they are; rows without them say `not measured`
   --rate N                CI fixed rate, req/s [1000]
-  --secs S                CI seconds per round [30]
+  --secs S                CI seconds per round [10: 3 rounds = 30 s per server]
   --rounds N              CI and ingest rounds, servers alternating [3]
   --warmup S              CI warm-up seconds per round [2]
   --conns N               load generator connections [32]
-  --ramp-secs S           seconds per ceiling-search step [5]
+  --ramp-secs S           seconds per ceiling-search step [CI 3, ingest 5]
   --ramp-max N            highest rate tried in the CI ceiling search [32000]
   --ramp-p99 MS           a ceiling step holds while p99 ≤ MS [20]
   --no-history            CI without the durable-history variant
   --no-peers              CI without the Node and Python peers
+  --compare-store         CI also with `ivr_store = before_reply` (an information row)
   --ingest-rate N         ingest fixed rate, req/s [200]
-  --ingest-secs S         ingest seconds per round [15]
+  --ingest-secs S         ingest seconds per round [10]
   --calls N               simulator → session calls [300]
   --replays N             frame → emit replays of the captured frames [200]
   --screen-calls N        screen: calls through the Era WebSocket path [200]
@@ -66,7 +69,7 @@ OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --startup-runs N        launches per startup measurement [10]
   --ready-marker TEXT     app output that means call-ready [the Era connected UI event]
   --minutes N             soak length [30]
-  --history-calls N       history benchmark size [200000; the issue's size is 1000000]
+  --history-calls N       history benchmark size [1000000]
   --history-single N      single-commit samples [2000]
   --root DIR              repository root [the one this binary was built from]
   --no-write              do not update BENCHMARKS.md
@@ -80,8 +83,9 @@ struct Args {
     flags: Vec<String>,
 }
 
-const FLAGS: [&str; 7] = [
+const FLAGS: [&str; 8] = [
     "--quick",
+    "--compare-store",
     "--build-apps",
     "--no-build",
     "--no-history",
@@ -174,6 +178,7 @@ fn options(a: &Args) -> Result<Options, String> {
     ci.ramp_p99_ms = a.num("ramp-p99", ci.ramp_p99_ms)?;
     ci.with_history = !a.flag("--no-history");
     ci.peers = !a.flag("--no-peers");
+    ci.compare_store = a.flag("--compare-store");
     ingest.rate = a.num("ingest-rate", ingest.rate)?;
     ingest.secs = a.num("ingest-secs", ingest.secs)?;
     ingest.rounds = a.num("rounds", ingest.rounds)?;
@@ -220,15 +225,74 @@ fn print_sections(sections: &[Section]) {
     }
 }
 
-fn document(sections: &[Section], opts: &Options, minutes: f64) -> String {
+/// Runs one section of `all`, announcing it and recording how long it took.
+fn timed(times: &mut Vec<(String, f64)>, label: &str, f: impl FnOnce() -> Section) -> Section {
+    eprintln!("cti-bench: {label}");
+    let t0 = Instant::now();
+    let section = f();
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!("cti-bench: {label}: {:.1} min", secs / 60.0);
+    times.push((label.to_string(), secs));
+    section
+}
+
+/// Where the time of a run went: this process's parts, and (when `scripts/bench.sh` started it
+/// and passed its start time in `CTI_BENCH_T0`, Unix seconds) building cti-bench itself.
+struct Timing {
+    total_secs: f64,
+    parts: Vec<(String, f64)>,
+}
+
+impl Timing {
+    fn new(own_secs: f64, mut parts: Vec<(String, f64)>) -> Timing {
+        let since_t0 = std::env::var("CTI_BENCH_T0")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .and_then(|t0| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?
+                    .as_secs_f64();
+                (now >= t0 + own_secs).then_some(now - t0)
+            });
+        let total_secs = match since_t0 {
+            Some(total) => {
+                parts.insert(0, ("building cti-bench".into(), total - own_secs));
+                total
+            }
+            None => own_secs,
+        };
+        Timing { total_secs, parts }
+    }
+
+    fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .map(|(what, secs)| format!("{what} {:.1}", secs / 60.0))
+            .collect();
+        if parts.is_empty() {
+            format!("done in {:.1} min", self.total_secs / 60.0)
+        } else {
+            format!(
+                "done in {:.1} min ({}; minutes)",
+                self.total_secs / 60.0,
+                parts.join(", ")
+            )
+        }
+    }
+}
+
+fn document(sections: &[Section], opts: &Options, timing: &Timing) -> String {
     let rows: Vec<_> = sections.iter().flat_map(|s| s.rows.clone()).collect();
     let mut s = String::new();
     let _ = writeln!(s, "## Side by side (cti-bench)\n");
     let _ = writeln!(
         s,
-        "Recorded {} by `bash scripts/bench.sh` (= `cargo run -p cti-bench --release -- all{}`) in {minutes:.1} min.\n",
+        "Recorded {} by `bash scripts/bench.sh` (= `cargo run -p cti-bench --release -- all{}`): {}.\n",
         chrono::Local::now().format("%Y-%m-%d %H:%M %Z"),
-        if opts.quick { " --quick" } else { "" }
+        if opts.quick { " --quick" } else { "" },
+        timing.describe()
     );
     let _ = writeln!(s, "**Machine:** {}\n", machine::describe());
     let _ = writeln!(
@@ -253,6 +317,11 @@ fn write_benchmarks(root: &std::path::Path, text: &str) -> Result<PathBuf, Strin
 }
 
 fn run() -> Result<(), String> {
+    if std::env::args().nth(1).as_deref() == Some("history-store") {
+        // Its own flags (see `history-store --help`), passed through untouched.
+        let rest = std::env::args().skip(2);
+        return cti_bench::history_store::main(rest).map_err(|e| e.to_string());
+    }
     let args = parse_args(std::env::args().skip(1))?;
     if args.flag("--help") || args.command.is_empty() {
         print!("{HELP}");
@@ -281,6 +350,7 @@ fn run() -> Result<(), String> {
     let paths = Paths::discover(args.values.get("root").map(PathBuf::from))?;
     let root = paths.root.clone();
     let started = Instant::now();
+    let mut times: Vec<(String, f64)> = Vec::new();
     let sections: Vec<Section> = match args.command.as_str() {
         "ci" => vec![ci::run_ci(&paths, &opts.ci)],
         "ingest" => vec![ci::run_ingest(&paths, &opts.ingest)],
@@ -297,12 +367,14 @@ fn run() -> Result<(), String> {
         }
         "all" => {
             // The app rows need the shipped build of the panel and the empty Tauri app: build
-            // them when asked or when missing (a fresh clone).
-            let missing = app::missing_apps(&root);
-            let builds = if args.flag("--build-apps") {
-                app::build_apps(&root)?
-            } else if !missing.is_empty() && !args.flag("--no-build") {
-                eprintln!("cti-bench: not built yet: {}", missing.join(", "));
+            // them (cargo rebuilds only what changed) unless told not to.
+            let builds = if args.flag("--no-build") {
+                let missing = app::missing_apps(&root);
+                if !missing.is_empty() {
+                    eprintln!("cti-bench: not built: {}", missing.join(", "));
+                }
+                Vec::new()
+            } else {
                 match app::build_apps(&root) {
                     Ok(b) => b,
                     Err(e) => {
@@ -310,35 +382,38 @@ fn run() -> Result<(), String> {
                         Vec::new()
                     }
                 }
-            } else {
-                Vec::new()
             };
-            let mut v = Vec::new();
-            eprintln!("cti-bench: 1/7 Call Interactive latency");
-            v.push(ci::run_ci(&paths, &opts.ci));
-            eprintln!("cti-bench: 2/7 webhook ingest");
-            v.push(ci::run_ingest(&paths, &opts.ingest));
-            eprintln!("cti-bench: 3/7 event to screen (in process)");
-            v.push(inproc::run(&opts.inproc));
-            eprintln!("cti-bench: 3/7 event to screen (window)");
-            v.push(screen::run(&root, &opts.screen));
-            eprintln!("cti-bench: 4/7 memory");
-            v.push(app::memory(&root, &opts.app));
-            eprintln!("cti-bench: 5/7 startup");
-            v.push(app::startup(&root, &opts.app));
-            eprintln!("cti-bench: 6/7 history");
-            v.push(history::run(&root, &opts.history));
-            eprintln!("cti-bench: 7/7 package size");
-            v.push(app::size(&root, &builds));
-            v
+            for b in &builds {
+                times.push((format!("building {}", b.what), b.secs));
+            }
+            vec![
+                timed(&mut times, "1/7 Call Interactive latency", || {
+                    ci::run_ci(&paths, &opts.ci)
+                }),
+                timed(&mut times, "2/7 webhook ingest", || {
+                    ci::run_ingest(&paths, &opts.ingest)
+                }),
+                timed(&mut times, "3/7 event to screen (in process)", || {
+                    inproc::run(&opts.inproc)
+                }),
+                timed(&mut times, "3/7 event to screen (window)", || {
+                    screen::run(&root, &opts.screen)
+                }),
+                timed(&mut times, "4/7 memory", || app::memory(&root, &opts.app)),
+                timed(&mut times, "5/7 startup", || app::startup(&root, &opts.app)),
+                timed(&mut times, "6/7 history", || {
+                    history::run(&root, &opts.history)
+                }),
+                timed(&mut times, "7/7 package size", || app::size(&root, &builds)),
+            ]
         }
         other => return Err(format!("unknown command {other:?} (see --help)")),
     };
     print_sections(&sections);
-    let minutes = started.elapsed().as_secs_f64() / 60.0;
-    eprintln!("cti-bench: done in {minutes:.1} min");
+    let timing = Timing::new(started.elapsed().as_secs_f64(), times);
+    eprintln!("cti-bench: {}", timing.describe());
     if args.command == "all" && !args.flag("--no-write") {
-        let path = write_benchmarks(&root, &document(&sections, &opts, minutes))?;
+        let path = write_benchmarks(&root, &document(&sections, &opts, &timing))?;
         eprintln!("cti-bench: table written to {}", path.display());
     }
     Ok(())
@@ -388,10 +463,11 @@ mod tests {
             rows: vec![table::Row::new("m").ours("1")],
             details: "some detail".into(),
         }];
-        let d = document(&sections, &o, 12.0);
+        let d = document(&sections, &o, &Timing::new(720.0, vec![("x".into(), 60.0)]));
         assert!(d.starts_with("## Side by side"));
         assert!(d.contains("**Machine:**"));
         assert!(d.contains("| m "));
         assert!(d.contains("### X\n\nsome detail"));
+        assert!(d.contains("x 1.0"), "{d}");
     }
 }

@@ -37,8 +37,8 @@ pub struct Build {
     pub secs: f64,
 }
 
-/// Package and binary sizes of the shipped build (`dist` profile, else plain `release`) beside
-/// the empty Tauri app built the same way. `builds`: what this run built, for the details.
+/// Package and binary sizes of the shipped build (`release` profile) beside the empty Tauri app
+/// built the same way. `builds`: what this run built, for the details.
 pub fn size(root: &Path, builds: &[Build]) -> Section {
     let mut rows = Vec::new();
     let dir = release_artifact(root, "bundle/deb");
@@ -89,7 +89,7 @@ pub fn size(root: &Path, builds: &[Build]) -> Section {
         )),
     }
     let mut details = format!(
-        "Measured: `{}` and `{dir_label}/`. The panel and the empty Tauri app are built alike by `cti-bench build-apps`: `tauri build --bundles deb -- --profile {APP_PROFILE}` (Cargo profile `{APP_PROFILE}`: `release` with `opt-level = \"s\"`, `lto = \"fat\"`, `codegen-units = 1`, stripped, `panic = \"unwind\"`).\n",
+        "Measured: `{}` and `{dir_label}/`. The panel and the empty Tauri app are built alike by `cti-bench build-apps` (which `all` runs first): one `cargo build --release --bins -p cti-panel -p empty-tauri-app --features tauri/custom-protocol` (what `tauri build` runs for each), then `tauri bundle --bundles deb` for each. Cargo profile `{APP_PROFILE}`: `opt-level = \"s\"`, thin LTO, stripped, `panic = \"unwind\"`.\n",
         bin.strip_prefix(root).unwrap_or(&bin).display()
     );
     if !builds.is_empty() {
@@ -111,9 +111,9 @@ pub fn size(root: &Path, builds: &[Build]) -> Section {
 }
 
 /// What [`build_apps`] makes that is not there: the panel's binary and `.deb`, the empty app's
-/// binary and `.deb` (`dist` profile).
+/// binary and `.deb` (`release` profile).
 pub fn missing_apps(root: &Path) -> Vec<String> {
-    let dir = root.join("target").join(APP_PROFILE);
+    let dir = release_artifact(root, "");
     let deb = dir.join("bundle/deb");
     let is_empty = |n: &str| n.starts_with("empty-tauri-app") || n.starts_with("Empty");
     let mut missing = Vec::new();
@@ -136,37 +136,63 @@ pub fn missing_apps(root: &Path) -> Vec<String> {
     missing
 }
 
-/// Build the panel (binary and .deb) and the empty Tauri app (binary and .deb) with the Tauri
-/// CLI, `dist` profile, into the repository's target/. Returns how long each took.
+/// Build the panel and the empty Tauri app (binaries and .deb packages) into the repository's
+/// target/release: the panel's web UI (`npm run build`, its `beforeBuildCommand`), then both
+/// apps in one `cargo build --release` as `tauri build` would build each (`--bins --features
+/// tauri/custom-protocol`), so the dependency tree is built once, then `tauri bundle --bundles
+/// deb` for each. Cargo rebuilds only what changed, so this is quick when nothing did. Returns
+/// how long each step took.
 pub fn build_apps(root: &Path) -> Result<Vec<Build>, String> {
     let tauri = root.join("ui/node_modules/.bin/tauri");
     if !tauri.is_file() {
         return Err("ui/node_modules/.bin/tauri is missing (run `bash scripts/setup.sh`)".into());
     }
-    let run = |dir: &Path, what: &str| -> Result<Build, String> {
-        eprintln!(
-            "cti-bench: building {what} (tauri build --bundles deb -- --profile {APP_PROFILE})"
-        );
+    let step = |what: &str, cmd: &mut Command| -> Result<Build, String> {
+        eprintln!("cti-bench: {what}");
         let t0 = Instant::now();
-        let status = Command::new(&tauri)
-            .args(["build", "--bundles", "deb", "--", "--profile", APP_PROFILE])
-            .current_dir(dir)
-            .env("CARGO_TARGET_DIR", root.join("target"))
+        let status = cmd
             .status()
-            .map_err(|e| format!("{}: {e}", tauri.display()))?;
+            .map_err(|e| format!("{what}: {:?}: {e}", cmd.get_program()))?;
         let secs = t0.elapsed().as_secs_f64();
-        if status.success() {
-            eprintln!("cti-bench: built {what} in {:.1} min", secs / 60.0);
-            Ok(Build {
-                what: what.to_string(),
-                secs,
-            })
-        } else {
-            Err(format!("tauri build of {what} failed ({status})"))
+        if !status.success() {
+            return Err(format!("{what} failed ({status})"));
         }
+        eprintln!("cti-bench: {what}: {:.1} min", secs / 60.0);
+        Ok(Build {
+            what: what.to_string(),
+            secs,
+        })
     };
-    Ok(vec![
-        run(root, "the panel")?,
-        run(&root.join("bench/peers/empty-tauri"), "the empty Tauri app")?,
-    ])
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut builds = vec![
+        step(
+            "the panel's web UI (npm run build)",
+            Command::new("npm")
+                .args(["run", "build", "--silent"])
+                .current_dir(root.join("ui")),
+        )?,
+        step(
+            "the panel and the empty Tauri app (one cargo build --release)",
+            Command::new(&cargo)
+                .args(["build", "--release", "--bins", "--locked"])
+                .args(["-p", "cti-panel", "-p", "empty-tauri-app"])
+                .args(["--features", "tauri/custom-protocol"])
+                .current_dir(root),
+        )?,
+    ];
+    for (dir, what) in [
+        (root.to_path_buf(), "the panel's .deb (tauri bundle)"),
+        (
+            root.join("bench/peers/empty-tauri"),
+            "the empty app's .deb (tauri bundle)",
+        ),
+    ] {
+        builds.push(step(
+            what,
+            Command::new(&tauri)
+                .args(["bundle", "--bundles", "deb"])
+                .current_dir(dir),
+        )?);
+    }
+    Ok(builds)
 }

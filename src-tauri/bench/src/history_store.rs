@@ -1,9 +1,11 @@
 //! History store benchmark (a command that prints numbers, not a test).
 //!
 //! ```text
-//! cargo run -p cti-core --release --example history_bench -- [--calls 1000000] [--single 10000]
+//! cargo run -p cti-bench --release -- history-store [--calls 1000000] [--single 10000]
 //!     [--lookups 10000] [--searches 1000] [--dir DIR] [--keep] [--merge-window 30]
 //! ```
+//!
+//! `cti-bench history` (and `all`) runs it in a child process and turns its output into rows.
 //!
 //! 1. bulk: fills `--calls` synthetic calls (≈5–6 events each, three sources, a year of dates)
 //!    through `History::import` in batches and reports events/s and rows/s (every row written:
@@ -67,7 +69,7 @@ struct Args {
     merge_window: u32,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
         calls: 1_000_000,
         single: 10_000,
@@ -77,7 +79,7 @@ fn parse_args() -> Result<Args, String> {
         keep: false,
         merge_window: 30,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = args;
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match flag.as_str() {
@@ -109,7 +111,7 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--merge-window: {e}"))?
             }
             "-h" | "--help" => {
-                println!("history_bench [--calls N] [--single N] [--lookups N] [--searches N] [--dir DIR] [--keep] [--merge-window SECS]");
+                println!("cti-bench history-store [--calls N] [--single N] [--lookups N] [--searches N] [--dir DIR] [--keep] [--merge-window SECS]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -335,9 +337,17 @@ fn count_rows(h: &History) -> Result<i64, Box<dyn std::error::Error>> {
     Ok(total + calls)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
+/// `cti-bench history-store ARGS…` (the arguments after the subcommand).
+pub fn main(args: impl Iterator<Item = String>) -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args(args)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::Builder::new()
         .prefix("history-bench")
         .tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))?;
