@@ -69,6 +69,9 @@ OPTIONS (defaults fit the 30-minute budget on 2 cores)
   --startup-runs N        launches per startup measurement [10]
   --ready-marker TEXT     app output that means call-ready [the Era connected UI event]
   --minutes N             soak length [30]
+  --app PATH              soak: run this app binary instead of the release build
+  --wrap 'CMD ARGS'       soak: start the app under CMD, e.g. 'heaptrack -o /tmp/soak' (a heap
+                          profile; the memory readings then include the wrapper)
   --history-calls N       history benchmark size [1000000]
   --history-single N      single-commit samples [2000]
   --root DIR              repository root [the one this binary was built from]
@@ -360,7 +363,18 @@ fn run() -> Result<(), String> {
         "startup" => vec![app::startup(&root, &opts.app)],
         "size" => vec![app::size(&root, &[])],
         "history" => vec![history::run(&root, &opts.history)],
-        "soak" => vec![app::soak(&root, opts.app.soak_minutes)],
+        "soak" => vec![app::soak(
+            &root,
+            &cti_bench::soak::SoakOptions {
+                minutes: opts.app.soak_minutes,
+                app: args.values.get("app").map(PathBuf::from),
+                wrap: args
+                    .values
+                    .get("wrap")
+                    .map(|w| w.split_whitespace().map(String::from).collect())
+                    .unwrap_or_default(),
+            },
+        )],
         "build-apps" => {
             app::build_apps(&root)?;
             return Ok(());

@@ -250,14 +250,42 @@ pub fn spawn_ours(paths: &Paths, token: &str, sink: SinkKind) -> Result<Server, 
     )
 }
 
+/// Build (or bring up to date) the floor binary next to this one: `cargo run -p cti-bench` builds
+/// only `cti-bench`. Same profile and target directory as this binary. A floor binary that is
+/// already there is used when cargo cannot run.
+fn build_floor(paths: &Paths) -> Result<(), String> {
+    let dir = paths
+        .floor_exe
+        .parent()
+        .ok_or("no directory for the floor binary")?;
+    let target_dir = dir.parent().ok_or("no target directory")?;
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(&paths.root)
+        .args(["build", "-q", "-p", "cti-bench", "--bin", "cti-bench-floor"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .stdin(Stdio::null());
+    match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(profile) => {
+            cmd.args(["--profile", profile]);
+        }
+        None => return Err("no profile directory for the floor binary".into()),
+    }
+    let built = cmd.status().map_err(|e| format!("cargo: {e}"));
+    match built {
+        Ok(status) if status.success() => Ok(()),
+        _ if paths.floor_exe.exists() => Ok(()),
+        Ok(status) => Err(format!("building cti-bench-floor failed ({status})")),
+        Err(e) => Err(e),
+    }
+}
+
 /// The floor: bare hyper, fixed XML.
 pub fn spawn_floor(paths: &Paths, token: &str) -> Result<Server, String> {
-    if !paths.floor_exe.exists() {
-        return Err(format!(
-            "{} is missing (build with `cargo build -p cti-bench --release`)",
-            paths.floor_exe.display()
-        ));
-    }
+    build_floor(paths)?;
     let port = free_port()?;
     let mut cmd = Command::new(&paths.floor_exe);
     cmd.arg(port.to_string());

@@ -31,16 +31,32 @@ fn soak_scenario(minutes: u64) -> cti_sim::scenario::Scenario {
     scenario
 }
 
+/// What the soak runs: the shipped build by default; another binary (`--app`, e.g. the debug
+/// build, which keeps its symbols) and a wrapper command in front of it (`--wrap`, e.g.
+/// `heaptrack -o FILE` for a heap profile of the run; the readings then include the wrapper).
+#[derive(Debug, Clone, Default)]
+pub struct SoakOptions {
+    pub minutes: u64,
+    pub app: Option<std::path::PathBuf>,
+    pub wrap: Vec<String>,
+}
+
 /// Memory of the headless panel in its normal configuration over `minutes` while the
 /// simulator (in this process) sends it a call a second: RSS and PSS once a minute after a
 /// minute of warm-up, growth first → last, and how many calls the history holds at the end.
-pub fn soak(root: &Path, minutes: u64) -> Section {
+pub fn soak(root: &Path, opts: &SoakOptions) -> Section {
+    let minutes = opts.minutes;
     let metric = format!("RSS growth over a {minutes}-minute soak at 1 call/s (headless)");
     let target = "≤ 10 MB";
     let fail =
         |why: String| Section::failed("Soak", Row::not_measured(metric.clone(), target, why));
-    let Some((bin, kind)) = app_binary(root) else {
-        return fail(format!("no app binary; {RELEASE_HINT}"));
+    let (bin, kind) = match &opts.app {
+        Some(app) if app.is_file() => (app.clone(), "given"),
+        Some(app) => return fail(format!("--app {}: no such file", app.display())),
+        None => match app_binary(root) {
+            Some(found) => found,
+            None => return fail(format!("no app binary; {RELEASE_HINT}")),
+        },
     };
     let home = match home() {
         Ok(h) => h,
@@ -53,7 +69,15 @@ pub fn soak(root: &Path, minutes: u64) -> Section {
     if let Err(e) = sim.configure(home.path()) {
         return fail(e);
     }
-    let mut cmd = app_command(&bin, home.path(), &["--headless"], None);
+    let mut cmd = match opts.wrap.split_first() {
+        None => app_command(&bin, home.path(), &["--headless"], None),
+        Some((wrapper, wrap_args)) => {
+            let bin = bin.to_string_lossy();
+            let mut args: Vec<&str> = wrap_args.iter().map(String::as_str).collect();
+            args.extend([bin.as_ref(), "--headless"]);
+            app_command(Path::new(wrapper), home.path(), &args, None)
+        }
+    };
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = match cmd.spawn() {
         Ok(c) => Running(c),
