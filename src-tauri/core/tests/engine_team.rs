@@ -5,7 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cti_core::engine::{CallbackItem, Engine, EngineOptions, LogNotifier, LogSink};
+use std::sync::Mutex;
+
+use cti_core::engine::{
+    CallbackItem, Engine, EngineOptions, LogNotifier, LogSink, UiEvent, UiSink,
+};
 use serde_json::json;
 
 struct Panel {
@@ -15,6 +19,10 @@ struct Panel {
 }
 
 async fn panel() -> Panel {
+    panel_with(Arc::new(LogSink)).await
+}
+
+async fn panel_with(ui: Arc<dyn UiSink>) -> Panel {
     let dir = tempfile::tempdir().unwrap();
     // SAFETY: set before the engines read it; every test here sets the same kind of value.
     unsafe { std::env::set_var("CTI_PANEL_PROVISIONING", dir.path().join("none.toml")) };
@@ -32,7 +40,7 @@ async fn panel() -> Panel {
         demo: false,
         overrides: Vec::new(),
     };
-    let engine = Engine::start(options, Arc::new(LogSink), Arc::new(LogNotifier))
+    let engine = Engine::start(options, ui, Arc::new(LogNotifier))
         .await
         .unwrap();
     let urls = engine.snapshot().listener_urls.unwrap();
@@ -164,4 +172,61 @@ async fn claims_are_shared_and_items_close() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
+}
+
+/// The callback lists the UI was sent.
+#[derive(Default)]
+struct Lists(Mutex<Vec<Vec<CallbackItem>>>);
+
+impl UiSink for Lists {
+    fn emit(&self, event: &UiEvent) {
+        if let UiEvent::Callbacks(list) = event {
+            self.0.lock().unwrap().push(list.clone());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_missed_calls_refreshes_the_list_a_few_times_and_misses_none() {
+    let lists = Arc::new(Lists::default());
+    let p = panel_with(lists.clone()).await;
+    // 30 missed calls from different numbers at once: 60 stored webhooks, each of which used
+    // to rebuild and send the whole list.
+    let p = Arc::new(p);
+    let mut calls = Vec::new();
+    for i in 0..30 {
+        let p = Arc::clone(&p);
+        calls.push(tokio::spawn(async move {
+            missed_call(
+                &p,
+                &format!("burst-{i}"),
+                &format!("7916555{i:04}"),
+                "2026-11-22 10:00:00",
+            )
+            .await;
+        }));
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = lists.0.lock().unwrap().last().cloned().unwrap_or_default();
+        if last.len() == 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        last.len(),
+        30,
+        "the last list sent to the UI has every missed number"
+    );
+    // Give a pending refresh time to land, then count: fewer lists than calls (60 before).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let sent = lists.0.lock().unwrap().len();
+    assert!(
+        (1..30).contains(&sent),
+        "{sent} callback lists sent for 60 stored events: refreshes are not coalesced"
+    );
 }

@@ -7,8 +7,9 @@
 //!   panels of the team: each change is POSTed to every `team.peers` URL (their listener's
 //!   `/hooks/<token>/team` route) and applied there, so everyone sees who claimed what.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -266,25 +267,37 @@ impl Engine {
             }
         }
         let claims = self.inner.claims.all().map_err(storage)?;
-        for item in items.values_mut() {
-            // Closed when a later call with this number was answered (either direction).
-            let later = self
-                .inner
-                .history
-                .list_calls(
-                    CallFilter {
-                        number: Some(item.number.clone()),
-                        from_ms: Some(item.last_missed_ms + 1),
+        // Closed when a later call with this number was answered (either direction): one
+        // indexed lookup per number, all on one pooled connection in one blocking task.
+        let checks: Vec<(String, String, i64)> = items
+            .values()
+            .map(|i| (i.key.clone(), i.number.clone(), i.last_missed_ms + 1))
+            .collect();
+        let got_through = self
+            .inner
+            .history
+            .read(move |r| {
+                let mut keys = HashSet::new();
+                for (key, number, from_ms) in checks {
+                    let filter = CallFilter {
+                        number: Some(number),
+                        from_ms: Some(from_ms),
                         outcomes: vec![Outcome::Answered],
                         ..CallFilter::default()
-                    },
-                    PageRequest {
+                    };
+                    let page = PageRequest {
                         limit: 1,
                         ..PageRequest::default()
-                    },
-                )
-                .await?;
-            if !later.calls.is_empty() {
+                    };
+                    if !r.list_calls(&filter, &page)?.calls.is_empty() {
+                        keys.insert(key);
+                    }
+                }
+                Ok(keys)
+            })
+            .await?;
+        for item in items.values_mut() {
+            if got_through.contains(&item.key) {
                 item.closed = Some("got_through".into());
             }
             if let Some(claim) = claims.get(&item.key) {
@@ -373,6 +386,9 @@ impl Engine {
     }
 
     /// Refresh the list when the history changes (a missed call, a call that got through).
+    /// Refreshes are coalesced: the first relevant change schedules one after
+    /// [`CALLBACKS_COALESCE`], and changes stored meanwhile ride on it (the list is read after
+    /// the flag is cleared, so nothing stored is left out).
     pub(crate) async fn callbacks_changed(&self, events: &[crate::model::CallEvent]) {
         use crate::model::CallEventKind;
         let relevant = events.iter().any(|e| {
@@ -385,11 +401,16 @@ impl Engine {
                     }
                 )
         });
-        if relevant {
+        if relevant && !self.inner.callbacks_pending.swap(true, Ordering::SeqCst) {
+            tokio::time::sleep(CALLBACKS_COALESCE).await;
+            self.inner.callbacks_pending.store(false, Ordering::SeqCst);
             self.publish_callbacks().await;
         }
     }
 }
+
+/// How long a history-driven callback-list refresh waits for more changes to ride on it.
+pub(crate) const CALLBACKS_COALESCE: Duration = Duration::from_millis(300);
 
 async fn send_to_peers(peers: Vec<String>, body: serde_json::Value) {
     let client = match reqwest::Client::builder()

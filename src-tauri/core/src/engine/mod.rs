@@ -144,6 +144,8 @@ pub(crate) struct Inner {
     pub(crate) missed: Mutex<u32>,
     pub(crate) team: Mutex<Option<team::TeamView>>,
     pub(crate) claims: callbacks::ClaimStore,
+    /// A history-driven refresh of the callback list is scheduled (coalesces bursts).
+    pub(crate) callbacks_pending: std::sync::atomic::AtomicBool,
     /// The last number a `tel:` link asked to dial, kept until the UI takes it (a link given at
     /// start-up arrives before the window listens).
     pub(crate) pending_dial: Mutex<Option<String>>,
@@ -263,6 +265,7 @@ impl Engine {
             missed: Mutex::new(0),
             team: Mutex::new(None),
             claims,
+            callbacks_pending: std::sync::atomic::AtomicBool::new(false),
             pending_dial: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
         });
