@@ -8,6 +8,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
+/// Lines the log file writer may hold while the disk catches up.
+const LOG_BUFFER_LINES: usize = 8_192;
+
 /// Install the subscriber. Keep the guard alive for the life of the process.
 pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -25,7 +28,13 @@ pub fn init(log_dir: &Path) -> Option<WorkerGuard> {
                 .build(log_dir);
             match appender {
                 Ok(a) => {
-                    let (w, g) = tracing_appender::non_blocking(a);
+                    // The default buffer holds 128,000 lines in a channel allocated (and
+                    // touched) up front, 4 MB resident from the first second; a few thousand
+                    // lines cover any burst a panel logs (lines past it are dropped, counted
+                    // by the appender, never blocking the caller).
+                    let (w, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                        .buffered_lines_limit(LOG_BUFFER_LINES)
+                        .finish(a);
                     (
                         Some(
                             fmt::layer()
