@@ -133,8 +133,9 @@ pub(crate) fn copy_aside(path: &Path) -> std::io::Result<PathBuf> {
     let copy = aside_name(path);
     copy_synced(path, &copy)?;
     let wal = sidecar(path, "-wal");
-    if wal.exists() {
-        copy_synced(&wal, &sidecar(&copy, "-wal"))?;
+    match copy_synced(&wal, &sidecar(&copy, "-wal")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
     Ok(copy)
 }
@@ -164,13 +165,18 @@ pub(crate) fn move_aside(path: &Path) -> Result<Option<PathBuf>, HistoryError> {
     }
     let aside = aside_name(path);
     fs::rename(path, &aside).map_err(|e| io(path, e))?;
+    // A connection still closing elsewhere (the background check, the checkpointer) may
+    // checkpoint its WAL into the moved file and delete the WAL and the index under us: a
+    // sidecar that is gone by the time we get to it is fine.
     let wal = sidecar(path, "-wal");
-    if wal.exists() {
-        fs::rename(&wal, sidecar(&aside, "-wal")).map_err(|e| io(&wal, e))?;
+    match fs::rename(&wal, sidecar(&aside, "-wal")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&wal, e)),
+        _ => {}
     }
     let shm = sidecar(path, "-shm");
-    if shm.exists() {
-        fs::remove_file(&shm).map_err(|e| io(&shm, e))?;
+    match fs::remove_file(&shm) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&shm, e)),
+        _ => {}
     }
     tracing::warn!(path = %path.display(), aside = %aside.display(), "history: damaged file moved aside");
     Ok(Some(aside))
