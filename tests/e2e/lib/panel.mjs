@@ -57,9 +57,11 @@ export async function openTab(session, id) {
   await session.waitFor(`[data-testid="tab-${id}"][aria-selected="true"]`);
 }
 
-/** Change a `<select>` by clicking its option (how WebKitWebDriver changes selects). */
+/** Change a `<select>` by clicking its option (how WebKitWebDriver changes selects). The
+ * options may render a moment after the select (a park form lists the slots as the park state
+ * arrives), so wait for the one wanted. */
 export async function choose(session, selectCss, value) {
-  await (await session.find(`${selectCss} option[value="${value}"]`)).click();
+  await (await session.waitFor(`${selectCss} option[value="${value}"]`)).click();
 }
 
 export async function setLanguage(session, lang) {
