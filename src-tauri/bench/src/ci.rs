@@ -19,6 +19,8 @@ use crate::table::{fmt_ms, fmt_rate, Row, Verdict};
 use crate::Section;
 
 pub use crate::ingest::{run_ingest, IngestOptions};
+pub use crate::ramp::ceiling;
+pub(crate) use crate::ramp::ramp_step;
 
 #[derive(Debug, Clone)]
 pub struct CiOptions {
@@ -99,11 +101,6 @@ pub(crate) fn step_holds(r: &Run, rate: f64, p99_limit_ms: f64) -> bool {
     error_ok && rate_ok && r.summary.p99 <= p99_limit_ms && r.summary.count > 0
 }
 
-/// Whether attempt `a` of a ramp step went better than `b`: fewer errors, then a lower p99.
-pub(crate) fn better(a: &Run, b: &Run) -> bool {
-    (a.errors, a.summary.p99) < (b.errors, b.summary.p99)
-}
-
 /// Medians of several rounds of one server.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Combined {
@@ -137,18 +134,6 @@ pub(crate) fn combine(runs: &[Run]) -> Combined {
 /// follows the same one (A/B alternation for more than two).
 pub fn rotation(n: usize, round: usize) -> Vec<usize> {
     (0..n).map(|i| (i + round) % n.max(1)).collect()
-}
-
-/// The highest rate whose step held, from ascending `steps` (stops at the first failure).
-pub fn ceiling(steps: &[(f64, bool)]) -> Option<f64> {
-    let mut best = None;
-    for &(rate, ok) in steps {
-        if !ok {
-            break;
-        }
-        best = Some(rate);
-    }
-    best
 }
 
 fn ci_request(server: &Server, base: u64) -> MakeRequest {
@@ -305,25 +290,11 @@ pub fn run_ci(paths: &Paths, opts: &CiOptions) -> Section {
                 connections: opts.connections,
                 ..LoadSpec::new(rate, secs(opts.ramp_secs))
             };
-            // A step that fails is tried once more (this machine is shared and noisy): it
-            // fails only when both attempts fail; the better attempt is kept.
-            let mut best: Option<Run> = None;
-            for _attempt in 0..2 {
+            let request = || {
                 let b = next_base(spec.count_in(spec.duration + spec.warmup));
-                let others = OthersCpu::start();
-                let result = loadgen::run(s.addr, ci_request(s, b), check.clone(), &spec);
-                let others_cpu = others.percent_of_a_core();
-                s.wait_idle(Duration::from_secs(60));
-                let Ok(r) = result else { break };
-                let run = Run::of(&r, others_cpu);
-                if run.holds(rate, opts.ramp_p99_ms) {
-                    best = Some(run);
-                    break;
-                }
-                if best.as_ref().is_none_or(|b| better(&run, b)) {
-                    best = Some(run);
-                }
-            }
+                Some(ci_request(s, b))
+            };
+            let best = ramp_step(s, &spec, rate, opts.ramp_p99_ms, &check, request);
             let Some(run) = best else { break };
             let ok = run.holds(rate, opts.ramp_p99_ms);
             eprintln!(
@@ -606,6 +577,7 @@ fn ci_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ramp::better;
 
     #[test]
     fn rotation_changes_who_goes_first() {
@@ -614,37 +586,6 @@ mod tests {
         assert_eq!(rotation(3, 2), vec![2, 0, 1]);
         assert_eq!(rotation(3, 3), vec![0, 1, 2]);
         assert!(rotation(0, 1).is_empty());
-    }
-
-    #[test]
-    fn ceiling_is_the_last_step_before_the_first_failure() {
-        assert_eq!(ceiling(&[]), None);
-        assert_eq!(ceiling(&[(1000.0, false)]), None);
-        assert_eq!(
-            ceiling(&[
-                (1000.0, true),
-                (2000.0, true),
-                (4000.0, false),
-                (8000.0, true)
-            ]),
-            Some(2000.0)
-        );
-        assert_eq!(ceiling(&[(1000.0, true), (2000.0, true)]), Some(2000.0));
-    }
-
-    fn run(p99: f64, errors: u64, scheduled: u64, achieved: f64) -> Run {
-        Run {
-            summary: Summary {
-                count: scheduled - errors,
-                p99,
-                ..Summary::default()
-            },
-            errors,
-            error_text: String::new(),
-            scheduled,
-            achieved,
-            others_cpu: 0.0,
-        }
     }
 
     #[test]
@@ -723,5 +664,20 @@ mod tests {
         assert_eq!(c.verdict, Verdict::Fail, "2,000/s is under 10,000/s");
         assert!(s.details.contains("| ours | 0.000 ms | 0.900 ms"));
         assert!(s.details.contains("% of a core |"));
+    }
+
+    fn run(p99: f64, errors: u64, scheduled: u64, achieved: f64) -> Run {
+        Run {
+            summary: Summary {
+                count: scheduled - errors,
+                p99,
+                ..Summary::default()
+            },
+            errors,
+            error_text: String::new(),
+            scheduled,
+            achieved,
+            others_cpu: 0.0,
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::ci::{better, ceiling, combine, rotation, secs, Combined, Run};
+use crate::ci::{ceiling, combine, ramp_step, rotation, secs, Combined, Run};
 use crate::loadgen::{self, Check, LoadSpec, MakeRequest};
 use crate::procmem::OthersCpu;
 use crate::rules;
@@ -112,26 +112,12 @@ pub fn run_ingest(paths: &Paths, opts: &IngestOptions) -> Section {
                 warmup: Duration::from_millis(500),
                 ..LoadSpec::new(rate, secs(opts.ramp_secs))
             };
-            let mut best: Option<Run> = None;
-            for _attempt in 0..2 {
-                let Some(make) = ingest_request(s, base) else {
-                    break;
-                };
+            let request = || {
+                let make = ingest_request(s, base)?;
                 base += spec.count_in(spec.duration + spec.warmup) + 1_000;
-                let others = OthersCpu::start();
-                let result = loadgen::run(s.addr, make, check.clone(), &spec);
-                let others_cpu = others.percent_of_a_core();
-                s.wait_idle(Duration::from_secs(60));
-                let Ok(r) = result else { break };
-                let run = Run::of(&r, others_cpu);
-                if run.holds(rate, opts.p99_limit_ms) {
-                    best = Some(run);
-                    break;
-                }
-                if best.as_ref().is_none_or(|b| better(&run, b)) {
-                    best = Some(run);
-                }
-            }
+                Some(make)
+            };
+            let best = ramp_step(s, &spec, rate, opts.p99_limit_ms, &check, request);
             let Some(run) = best else { break };
             let ok = run.holds(rate, opts.p99_limit_ms);
             eprintln!(

@@ -14,6 +14,7 @@ pub mod inproc;
 pub mod loadgen;
 pub mod machine;
 pub mod procmem;
+pub mod ramp;
 pub mod rules;
 pub mod screen;
 pub mod serve;
