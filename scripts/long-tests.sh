@@ -8,7 +8,8 @@
 #   CTI_KNOWN_BUGS=1 bash scripts/long-tests.sh faults  # also the tests pinned as known product bugs
 #
 # Knobs (environment): CTI_LONG=1 selects the long variant of every test; the specific ones
-# override it: CTI_REFUSE_SECS (60), CTI_PAUSE_SECS (120), CTI_CRASH_ROUNDS (200),
+# override it: CTI_REFUSE_SECS (60), CTI_PAUSE_SECS (120), CTI_SIGSTOP_SECS (120),
+# CTI_SIGSTOP_LAPSE_SECS (30), CTI_CRASH_ROUNDS (200),
 # HISTORY_CRASH_ITERATIONS (200), CTI_RAPID_CONNECTIONS (10000), CTI_TIMING_SAMPLES (5000),
 # PROPTEST_CASES (cases per property and run), FUZZ_SECONDS (time per property target),
 # CTI_PRODUCTION_TIMINGS=1 (the Era client's shipped backoff: 1 s base, 30 s cap).
@@ -34,6 +35,8 @@ t() { cargo test -p cti-core --locked --test "$1" -- --nocapture --test-threads=
 if want faults; then
   step "Era fault matrix (refused 60 s, paused 120 s, production backoff)"
   t reliability_era "${ignored[@]}"
+  step "the panel's process stopped (SIGSTOP) for ${CTI_SIGSTOP_SECS:-120} s, then continued"
+  t reliability_sigstop
 fi
 
 if want crash; then

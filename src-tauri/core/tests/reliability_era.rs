@@ -527,6 +527,56 @@ async fn a_shorter_granted_lifetime_is_honoured() {
     subscriptions_outlive(3, 300, "subscription_clamped").await;
 }
 
+/// The link stays open but nothing passes for longer than the subscriptions live (a stopped
+/// process, a long network stall without a dead-link verdict: pings are rare here), so the
+/// platform lets them lapse and sends nothing about a call that ends and one that starts. When
+/// traffic resumes, the late renewal is refused; the panel subscribes afresh **and reconciles**,
+/// on the same connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_lapsed_while_the_link_stayed_open() {
+    let (sim, proxy, panel, ivr_call, key) = setup_with(
+        |_| {},
+        |c| {
+            c.expires_secs = 2;
+            c.ping_interval_ms = 60_000;
+            c.pong_timeout_ms = 60_000;
+            c.request_timeout_ms = 15_000;
+        },
+    )
+    .await;
+    let ends = answered(&sim, "+79000000060");
+    panel.wait_call_state(&cid(&sim, &ends), false).await;
+    let connection = panel.connected_since();
+    proxy.set_stall(true);
+    // The last renewal the platform saw came before the stall: 2 s later nothing is in force.
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    sim.world().hangup(&ends, "200").expect("hangup");
+    let starts = answered(&sim, "+79000000061");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.set_stall(false);
+    let t0 = Instant::now();
+    panel.wait_call_state(&cid(&sim, &ends), true).await;
+    panel.wait_call_state(&cid(&sim, &starts), false).await;
+    measure("subscriptions_lapsed", "resynced_ms", ms(t0.elapsed()));
+    assert_eq!(
+        panel.connected_since(),
+        connection,
+        "recovered on the same connection"
+    );
+    assert_eq!(received(&sim, "connection_info"), 1, "no reconnect");
+    check_platform(&sim, Some(&key), true).await;
+    let probe = live_again(&sim, &panel, &ivr_call).await;
+    let live: Vec<String> = [&ivr_call, &starts, &probe]
+        .iter()
+        .map(|id| cid(&sim, id))
+        .collect();
+    panel.check_no_duplicates();
+    panel.check_calls(&live, &[cid(&sim, &ends)]);
+    let mut all = live.clone();
+    all.push(cid(&sim, &ends));
+    panel.check_history(&all).await;
+}
+
 /// A laptop sleep or SIGSTOP of the app as the network sees it: nothing passes in either
 /// direction for N seconds (new connections stall too), then everything resumes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     pub sub_ids: [String; 3],
     pub rest: Option<EraRest>,
     pub qid: u64,
+    /// The wall clock, ms since the epoch (a test may move it to play a system sleep).
+    pub wall_ms: fn() -> i64,
 }
 
 impl Shared {
@@ -106,6 +108,7 @@ impl Shared {
             sub_ids: [id(), id(), id()],
             rest,
             qid: 0,
+            wall_ms: || chrono::Utc::now().timestamp_millis(),
         }
     }
 

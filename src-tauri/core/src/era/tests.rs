@@ -53,6 +53,14 @@ fn pipes(
 
 fn harness(cfg: EraConfig) -> Harness {
     let (sh, events, state) = shared_for_tests(cfg);
+    harness_with(sh, events, state)
+}
+
+fn harness_with(
+    sh: super::session::Shared,
+    events: EraEvents,
+    state: watch::Receiver<ConnectionState>,
+) -> Harness {
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (cmd_tx, mut cmd_rx) = mpsc::channel(16);
@@ -451,6 +459,36 @@ async fn silence_after_a_ping_is_a_dead_link() {
             reason,
             was_connected: true,
         } => assert!(reason.contains("ping"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Wall-clock offset of [`slept_wall_ms`], ms.
+static SLEPT_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn slept_wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis() + SLEPT_MS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_system_sleep_replaces_the_link_at_once() {
+    let (mut sh, events, state) = shared_for_tests(cfg());
+    sh.wall_ms = slept_wall_ms;
+    let mut h = harness_with(sh, events, state);
+    h.handshake().await;
+    // Pings every 15 s would notice a dead link much later; the clocks are compared every 2 s.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!h.task.is_finished(), "an awake link stays");
+    SLEPT_MS.store(10 * 60 * 1000, std::sync::atomic::Ordering::SeqCst);
+    let exit = tokio::time::timeout(Duration::from_secs(5), &mut h.task)
+        .await
+        .expect("the link is replaced within a clock check")
+        .expect("task");
+    match exit {
+        Exit::Lost {
+            reason,
+            was_connected: true,
+        } => assert!(reason.contains("asleep for about 600 s"), "{reason}"),
         other => panic!("{other:?}"),
     }
 }

@@ -6,6 +6,11 @@
 //! state is `Connected`, every IVR session the panel controlled is re-taken with
 //! `ivrapi_reaccept`, and the active calls are reconciled over REST. Subscriptions are renewed
 //! (same id, `expires` only) at 80 % of their lifetime; a failed renewal subscribes afresh.
+//! When the subscriptions may have lapsed while the link stayed open (a renewal refused, or sent
+//! after the granted lifetime ran out: the process was stopped), events may be missing, so the
+//! calls are reconciled again once all three are confirmed. When the wall clock moved on much
+//! further than the monotonic one (the computer slept), the link is replaced at once rather than
+//! trusted.
 //! WebSocket pings go out every `ping_interval_ms`; when nothing arrives within
 //! `pong_timeout_ms` of a ping the link is declared dead. Requests are matched on
 //! `<name>_result` and the echoed `qid` (compared as JSON); each has a deadline.
@@ -27,6 +32,9 @@ use super::types::{AcceptOutcome, EraEvent, FrameDir, IvrEvent};
 use crate::model::ConnectionState;
 
 mod inbound;
+mod sleep;
+
+pub(crate) use sleep::SleepWatch;
 
 /// Event classes the session subscribes to, one subscription each.
 pub const CLASSES: [&str; 3] = ["callevents.*", "ccsevents.*", "ivrevents.*"];
@@ -72,6 +80,9 @@ where
         return link.lost(reason);
     }
     loop {
+        if let Some(reason) = link.slept() {
+            return link.lost(reason);
+        }
         let deadline = link.next_deadline();
         let step = tokio::select! {
             m = rx.next() => match m {
@@ -106,6 +117,11 @@ struct Link<'a, Tx> {
     pending: HashMap<String, Pending>,
     subscribed: [bool; 3],
     renew_at: [Option<Instant>; 3],
+    /// When each subscription runs out on the platform (its granted lifetime).
+    lapse_at: [Option<Instant>; 3],
+    /// The subscriptions may have lapsed: reconcile once all three are confirmed again.
+    resync: bool,
+    sleep: SleepWatch,
     connected: bool,
     ping_due: Instant,
     ping_sent: Option<Instant>,
@@ -123,12 +139,16 @@ where
 {
     fn new(sh: &'a mut Shared, tx: Tx, rec_tx: mpsc::Sender<Result<Vec<Value>, EraError>>) -> Self {
         let ping_due = Instant::now() + Duration::from_millis(sh.cfg.ping_interval_ms);
+        let sleep = SleepWatch::now(sh.wall_ms);
         Link {
             sh,
             tx,
             pending: HashMap::new(),
             subscribed: [false; 3],
             renew_at: [None; 3],
+            lapse_at: [None; 3],
+            resync: false,
+            sleep,
             connected: false,
             ping_due,
             ping_sent: None,
@@ -253,6 +273,7 @@ where
         for r in self.renew_at.iter().flatten() {
             d = d.min(*r);
         }
+        d = d.min(self.sleep.next_check());
         for p in self.pending.values() {
             d = d.min(p.deadline);
         }
@@ -315,9 +336,13 @@ where
                 }));
             }
         }
-        for idx in 0..3 {
+        for (idx, class) in CLASSES.iter().enumerate() {
             if self.renew_at[idx].is_some_and(|t| t <= now) {
                 self.renew_at[idx] = None;
+                if self.lapse_at[idx].is_some_and(|t| t <= now) {
+                    // Renewing too late (the process did not run): events may be lost.
+                    self.begin_resync(class, "renewal due after the subscription ran out");
+                }
                 let mut params = Map::new();
                 params.insert("id".into(), json!(self.sh.sub_ids[idx]));
                 params.insert("expires".into(), json!(self.sh.cfg.expires_secs));
@@ -337,9 +362,9 @@ where
         p
     }
 
-    /// When to renew: at 80 % of the lifetime the platform granted (the `expires` of the
-    /// result, which may be shorter than asked), or of the configured one if it says nothing.
-    fn renew_after(&self, result: &Value) -> Duration {
+    /// The lifetime the platform granted (the `expires` of the result, which may be shorter
+    /// than asked), or the configured one if it says nothing.
+    fn granted(&self, result: &Value) -> Duration {
         let asked = self.sh.cfg.expires_secs;
         let granted = result
             .get("expires")
@@ -349,7 +374,54 @@ where
             })
             .filter(|g| *g > 0)
             .map_or(asked, |g| g.min(asked));
-        Duration::from_millis(granted.saturating_mul(800).max(1))
+        Duration::from_secs(granted)
+    }
+
+    /// A subscription was confirmed: renew it at 80 % of its granted lifetime.
+    fn confirmed(&mut self, idx: usize, result: &Value) {
+        let now = Instant::now();
+        let lifetime = self.granted(result);
+        self.subscribed[idx] = true;
+        self.renew_at[idx] = Some(now + (lifetime * 4 / 5).max(Duration::from_millis(1)));
+        self.lapse_at[idx] = Some(now + lifetime);
+    }
+
+    /// Events may have been missed while the subscriptions were not in force: remember to
+    /// reconcile the calls once all three are confirmed again. Calls seen from now on are newer
+    /// than that call list.
+    fn begin_resync(&mut self, class: &str, why: &str) {
+        if !self.resync {
+            tracing::warn!(
+                class,
+                why,
+                "era subscriptions may have lapsed; the calls will be reconciled"
+            );
+            self.resync = true;
+            self.sh.calls.new_generation();
+        }
+    }
+
+    /// After a lapse, once every subscription is confirmed again and none is being
+    /// re-requested: fetch the call list.
+    fn finish_resync(&mut self) {
+        let busy = self
+            .pending
+            .values()
+            .any(|p| matches!(p.op, Op::Subscribe { .. } | Op::Renew { .. }));
+        if self.resync && self.connected && !busy && self.subscribed.iter().all(|s| *s) {
+            self.resync = false;
+            tracing::info!("era subscriptions in force again; reconciling the calls");
+            self.spawn_reconcile();
+        }
+    }
+
+    /// A wall-clock jump the monotonic clock did not see: the computer slept.
+    fn slept(&mut self) -> Option<String> {
+        let gap = self.sleep.observe()?;
+        Some(format!(
+            "the computer was asleep for about {} s; replacing the link",
+            gap.as_secs()
+        ))
     }
 
     async fn on_message(&mut self, msg: Message) -> Result<(), String> {
@@ -445,11 +517,11 @@ where
             },
             Op::Subscribe { idx } => match outcome {
                 Ok(v) => {
-                    self.subscribed[idx] = true;
-                    self.renew_at[idx] = Some(Instant::now() + self.renew_after(&v));
+                    self.confirmed(idx, &v);
                     if !self.connected && self.subscribed.iter().all(|s| *s) {
                         self.on_subscribed().await?;
                     }
+                    self.finish_resync();
                 }
                 Err(e) => {
                     return Err(format!(
@@ -459,9 +531,14 @@ where
                 }
             },
             Op::Renew { idx } => match outcome {
-                Ok(v) => self.renew_at[idx] = Some(Instant::now() + self.renew_after(&v)),
+                Ok(v) => {
+                    self.confirmed(idx, &v);
+                    self.finish_resync();
+                }
                 Err(e) => {
                     tracing::warn!(class = CLASSES[idx], error = %e.message, "renewal refused; subscribing afresh");
+                    self.subscribed[idx] = false;
+                    self.begin_resync(CLASSES[idx], "renewal refused");
                     let params = self.subscribe_params(idx, self.sh.cfg.expires_secs);
                     self.request("subscribe", params, Op::Subscribe { idx }, None)
                         .await?;
@@ -571,6 +648,13 @@ where
             )
             .await?;
         }
+        self.spawn_reconcile();
+        Ok(())
+    }
+
+    /// Fetch the active calls over REST (retried with backoff); the answer comes back through
+    /// `rec_tx` to [`Self::on_reconcile`].
+    fn spawn_reconcile(&self) {
         if self.sh.cfg.reconcile_on_connect {
             if let Some(rest) = self.sh.rest.clone() {
                 let tx = self.rec_tx.clone();
@@ -591,7 +675,6 @@ where
                 });
             }
         }
-        Ok(())
     }
 
     fn on_reconcile(&mut self, r: Result<Vec<Value>, EraError>) {
