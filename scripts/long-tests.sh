@@ -8,7 +8,7 @@
 #   CTI_KNOWN_BUGS=1 bash scripts/long-tests.sh faults  # also the tests pinned as known product bugs
 #
 # Knobs (environment): CTI_LONG=1 selects the long variant of every test; the specific ones
-# override it: CTI_REFUSE_SECS (60), CTI_PAUSE_SECS (120), CTI_SIGSTOP_SECS (120),
+# override it: CTI_REFUSE_SECS (60), CTI_PAUSE_SECS (120), CTI_DROP_ROUNDS (200), CTI_SIGSTOP_SECS (120),
 # CTI_SIGSTOP_LAPSE_SECS (30), CTI_CRASH_ROUNDS (200),
 # HISTORY_CRASH_ITERATIONS (200), CTI_RAPID_CONNECTIONS (10000), CTI_TIMING_SAMPLES (5000),
 # PROPTEST_CASES (cases per property and run), FUZZ_SECONDS (time per property target),

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libssl-dev libdbus-1-dev
   xvfb xauth dbus dbus-x11 webkit2gtk-driver at-spi2-core
   rpm imagemagick
+  sqlite3 python3
 )
 
 need_apt=()

@@ -44,5 +44,8 @@ step "UI type check and unit tests"
 step "App build for end-to-end tests"
 bash scripts/build-app.sh
 
+step "App crash safety: the headless app SIGKILLed during a webhook flood, 20 rounds (long: scripts/long-tests.sh app-crash)"
+CTI_APP_CRASH_ROUNDS="${CTI_APP_CRASH_ROUNDS:-20}" bash tests/crash/run.sh
+
 step "End-to-end tests (real window under Xvfb)"
 bash tests/e2e/run.sh

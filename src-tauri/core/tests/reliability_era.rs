@@ -106,11 +106,63 @@ async fn websocket_dropped_mid_call() {
         .iter()
         .map(|id| cid(&sim, id))
         .collect();
-    panel.check_no_duplicates();
-    panel.check_calls(&ids, &[cid(&sim, &talking)]);
-    let mut all = ids.clone();
-    all.push(cid(&sim, &talking));
-    panel.check_history(&all).await;
+    panel.check_end_state(&ids, &[cid(&sim, &talking)]).await;
+}
+
+/// The link drops again and again (`CTI_DROP_ROUNDS`: 15, long 200); each time a call ends and
+/// another starts while it is down. Recovery after the link is back — connected, the platform
+/// holding the three subscriptions and the IVR session on the new connection, the calls right —
+/// is measured every round and printed as p50 / p95 / max (the goal: p95 ≤ 2 s; only the 30 s
+/// bound is asserted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_after_repeated_drops() {
+    let rounds = common::knobs::env_u64("CTI_DROP_ROUNDS", 15, 200) as usize;
+    let (sim, proxy, panel, ivr_call, key) = setup().await;
+    let mut current = answered(&sim, "+79000100000");
+    panel.wait_call_state(&cid(&sim, &current), false).await;
+    let mut ended = Vec::new();
+    let (mut reconnect, mut recovered) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let before = panel.connected_since();
+        proxy.set_refuse(true);
+        proxy.drop_connections();
+        panel.wait_offline(WAIT).await;
+        sim.world().hangup(&current, "200").expect("hangup");
+        ended.push(current);
+        current = answered(&sim, &format!("+7900010{round:04}"));
+        proxy.set_refuse(false);
+        let back = Instant::now();
+        panel.wait_reconnected(before, RECOVERY_BOUND).await;
+        reconnect.push(back.elapsed());
+        check_platform(&sim, Some(&key), false).await;
+        panel
+            .wait_call_state(&cid(&sim, ended.last().expect("one")), true)
+            .await;
+        panel.wait_call_state(&cid(&sim, &current), false).await;
+        let took = back.elapsed();
+        assert!(
+            took < RECOVERY_BOUND,
+            "round {round}: recovered in {took:?}"
+        );
+        recovered.push(took);
+    }
+    let pct = |v: &mut Vec<Duration>, p: usize| {
+        v.sort();
+        ms(v[((v.len() * p).div_ceil(100)).clamp(1, v.len()) - 1])
+    };
+    measure("repeated_drops", "rounds", rounds);
+    for (what, v) in [("reconnect", &mut reconnect), ("recovered", &mut recovered)] {
+        measure("repeated_drops", &format!("{what}_p50_ms"), pct(v, 50));
+        measure("repeated_drops", &format!("{what}_p95_ms"), pct(v, 95));
+        measure("repeated_drops", &format!("{what}_max_ms"), pct(v, 100));
+    }
+    let probe = live_again(&sim, &panel, &ivr_call).await;
+    let live: Vec<String> = [&ivr_call, &current, &probe]
+        .iter()
+        .map(|id| cid(&sim, id))
+        .collect();
+    let over: Vec<String> = ended.iter().map(|id| cid(&sim, id)).collect();
+    panel.check_end_state(&live, &over).await;
 }
 
 /// The call ends while the link is down, but one of its late events (`dlg_stop`, which the
@@ -270,11 +322,9 @@ async fn platform_refusing_connections() {
         .iter()
         .map(|id| cid(&sim, id))
         .collect();
-    panel.check_no_duplicates();
-    panel.check_calls(&live, &[cid(&sim, &ends_offline)]);
-    let mut all = live.clone();
-    all.push(cid(&sim, &ends_offline));
-    panel.check_history(&all).await;
+    panel
+        .check_end_state(&live, &[cid(&sim, &ends_offline)])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,12 +366,9 @@ async fn latency_500_ms_plus_minus_50() {
     check_platform(&sim, Some(&key), true).await;
     let probe = live_again(&sim, &panel, &ivr_call).await;
     let ended: Vec<String> = ended.iter().map(|id| cid(&sim, id)).collect();
-    panel.check_no_duplicates();
-    panel.check_calls(&[cid(&sim, &ivr_call), cid(&sim, &probe)], &ended);
-    let mut all = ended.clone();
-    all.push(cid(&sim, &ivr_call));
-    all.push(cid(&sim, &probe));
-    panel.check_history(&all).await;
+    panel
+        .check_end_state(&[cid(&sim, &ivr_call), cid(&sim, &probe)], &ended)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,9 +396,7 @@ async fn a_stalled_socket_is_detected_and_replaced() {
         .iter()
         .map(|id| cid(&sim, id))
         .collect();
-    panel.check_no_duplicates();
-    panel.check_calls(&live, &[]);
-    panel.check_history(&live).await;
+    panel.check_end_state(&live, &[]).await;
 }
 
 /// Every connection open at the moment goes silent (the WebSocket and the pooled keep-alive
@@ -570,11 +615,7 @@ async fn subscriptions_lapsed_while_the_link_stayed_open() {
         .iter()
         .map(|id| cid(&sim, id))
         .collect();
-    panel.check_no_duplicates();
-    panel.check_calls(&live, &[cid(&sim, &ends)]);
-    let mut all = live.clone();
-    all.push(cid(&sim, &ends));
-    panel.check_history(&all).await;
+    panel.check_end_state(&live, &[cid(&sim, &ends)]).await;
 }
 
 /// A laptop sleep or SIGSTOP of the app as the network sees it: nothing passes in either
@@ -603,11 +644,7 @@ async fn paused_for_a_while_then_resumed() {
         .iter()
         .map(|id| cid(&sim, id))
         .collect();
-    panel.check_no_duplicates();
-    panel.check_calls(&live, &[cid(&sim, &ends)]);
-    let mut all = live.clone();
-    all.push(cid(&sim, &ends));
-    panel.check_history(&all).await;
+    panel.check_end_state(&live, &[cid(&sim, &ends)]).await;
 }
 
 /// The platform restarts with all state lost: a new simulator on the same port, every TCP
@@ -662,9 +699,5 @@ async fn platform_restarted_with_all_state_lost() {
     measure("platform_restart", "new_ivr_control_ms", ms(t0.elapsed()));
     let probe = live_again(&sim2, &panel, &fresh).await;
     let live = vec![cid(&sim2, &fresh), cid(&sim2, &probe)];
-    panel.check_no_duplicates();
-    panel.check_calls(&live, &old);
-    let mut all = live.clone();
-    all.extend(old);
-    panel.check_history(&all).await;
+    panel.check_end_state(&live, &old).await;
 }

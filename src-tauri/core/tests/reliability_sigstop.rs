@@ -129,11 +129,7 @@ async fn child_main(cfg: cti_core::era::EraConfig) {
         };
         let (live, ended) = (list(parts.next()), list(parts.next()));
         // A failed check panics: the child exits without CHECKED and its stderr says why.
-        panel.check_no_duplicates();
-        panel.check_calls(&live, &ended);
-        let mut all = live.clone();
-        all.extend(ended);
-        panel.check_history(&all).await;
+        panel.check_end_state(&live, &ended).await;
         println!("@@ CHECKED");
     }
 }

@@ -435,6 +435,15 @@ impl Panel {
         }
     }
 
+    /// The whole end state: no duplicate popup or event, exactly these calls (`live` ones
+    /// live, `ended` ones over), each once in the history and nothing else there.
+    pub async fn check_end_state(&self, live: &[String], ended: &[String]) {
+        self.check_no_duplicates();
+        self.check_calls(live, ended);
+        let all: Vec<String> = live.iter().chain(ended).cloned().collect();
+        self.check_history(&all).await;
+    }
+
     /// Every expected call exactly once in the history, and no other call.
     pub async fn check_history(&self, expected: &[String]) {
         self.history_caught_up().await;
