@@ -516,3 +516,92 @@ async fn global_shortcuts_answer_and_hang_up_the_right_call() {
     }
     panic!("the call did not end");
 }
+
+/// The platform goes away (new connections refused, the Era WebSocket dropped) while a call
+/// rings; meanwhile that caller gives up and someone else calls. Once the platform is back the
+/// engine is connected again and shows the right calls — the first ended (missed), the second
+/// ringing — with one card and one desktop notification per call, and each once in the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_while_a_call_rings_leaves_one_card_and_one_notice_per_call() {
+    let s = setup().await;
+    let first = ring_agent(&s.sim, "+79165550001", MemberResponse::NoAnswer, 60_000);
+    let card_of = |e: &Engine, n: &str| {
+        let calls = e.snapshot().calls;
+        let mine: Vec<_> = calls
+            .into_iter()
+            .filter(|c| c.from.number.ends_with(n))
+            .collect();
+        mine
+    };
+    wait(&s.engine, "the first call's card", |e| {
+        !card_of(e, "9165550001").is_empty()
+    })
+    .await;
+    let era_connected = |e: &Engine| {
+        e.connections().iter().any(|c| {
+            c.platform == cti_core::engine::Platform::Era
+                && matches!(c.state, ConnectionState::Connected { .. })
+        })
+    };
+
+    s.sim.faults().set_refuse(true);
+    s.sim.faults().drop_websockets();
+    wait(&s.engine, "the Era link lost", |e| !era_connected(e)).await;
+    s.sim
+        .world()
+        .hangup(&first, "487")
+        .expect("caller gives up");
+    ring_agent(&s.sim, "+79165550002", MemberResponse::NoAnswer, 60_000);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    s.sim.faults().set_refuse(false);
+
+    wait(&s.engine, "all connected again", |e| {
+        let c = e.connections();
+        c.len() == 3
+            && c.iter()
+                .all(|v| matches!(v.state, ConnectionState::Connected { .. }))
+    })
+    .await;
+    wait(&s.engine, "the first call over, the second ringing", |e| {
+        let (a, b) = (card_of(e, "9165550001"), card_of(e, "9165550002"));
+        a.len() == 1 && a[0].ended_ms.is_some() && b.len() == 1 && b[0].ended_ms.is_none()
+    })
+    .await;
+    // Every source (Era reconciled, Telphin, webhooks) has had time to report again.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for n in ["9165550001", "9165550002"] {
+        assert_eq!(card_of(&s.engine, n).len(), 1, "one card for {n}");
+        let notices = s
+            .seen
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|x| x.body.contains(n))
+            .count();
+        assert_eq!(notices, 1, "one desktop notification for {n}");
+        let page = s
+            .engine
+            .history_list(
+                CallFilter {
+                    text: Some(n.into()),
+                    ..CallFilter::default()
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            page.calls.len(),
+            1,
+            "{n} once in the history: {:#?}",
+            page.calls
+        );
+    }
+    let first_card = &card_of(&s.engine, "9165550001")[0];
+    assert_eq!(
+        first_card.result.as_ref().map(|r| r.outcome),
+        Some(Outcome::Missed),
+        "the caller gave up unanswered"
+    );
+}
