@@ -205,10 +205,10 @@ async fn secrets_missing_from_the_config_come_from_the_store() {
 #[tokio::test]
 async fn unreachable_platforms_and_a_busy_port_fail_quickly_with_reasons() {
     let d = tempfile::tempdir().unwrap();
-    // A port nobody listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port nobody listens on: bound but never listening, so no other test can take it.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
     // A port somebody else holds.
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_port = busy.local_addr().unwrap().port();

@@ -492,11 +492,11 @@ async fn non_2xx_replies_are_retried_with_backoff_in_order() {
 
 #[tokio::test]
 async fn unreachable_receiver_is_retried_and_journalled() {
-    // Nothing listens on the port of a dropped listener.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A socket bound but never listening: connections to its port are refused, and nothing
+    // else (another test's server) can take the port meanwhile, as it could a dropped listener's.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = closed.local_addr().unwrap().port();
     let webhooks = WebhookSimConfig {
         url: Some(format!("http://127.0.0.1:{port}/hook")),
         max_attempts: 2,
@@ -519,7 +519,11 @@ async fn unreachable_receiver_is_retried_and_journalled() {
         .len()
         < 2
     {
-        assert!(tokio::time::Instant::now() < deadline);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two failed deliveries expected; journal: {:?}",
+            sim.journal().find(Channel::Webhook, Dir::In, "")
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(
@@ -528,6 +532,7 @@ async fn unreachable_receiver_is_retried_and_journalled() {
             .len(),
         2
     );
+    drop(closed);
     sim.shutdown();
 }
 
