@@ -220,13 +220,14 @@ impl PanelProcess {
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     }
 
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .expect("kill runs")
-            .success();
-        assert!(ok, "kill {sig} failed");
+    fn signal(&self, sig: libc::c_int) -> std::io::Result<()> {
+        let pid = libc::pid_t::try_from(self.child.id()).map_err(std::io::Error::other)?;
+        // SAFETY: kill(2) with the pid of our own child, which has not been reaped yet.
+        if unsafe { libc::kill(pid, sig) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
 
     fn send(&mut self, line: &str) {
@@ -275,10 +276,7 @@ impl Drop for PanelProcess {
     fn drop(&mut self) {
         // Never leave a stopped child behind when a check fails.
         if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-CONT", &self.child.id().to_string()])
-                .stderr(Stdio::null())
-                .status();
+            let _ = self.signal(libc::SIGCONT);
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -315,14 +313,14 @@ async fn stopped_and_continued(
         .await;
 
     let m = panel.mark();
-    panel.signal("-STOP");
+    panel.signal(libc::SIGSTOP).expect("SIGSTOP");
     let stopped = Instant::now();
     tokio::time::sleep(act_after).await;
     sim.world().hangup(&ends, "200").expect("hangup");
     let starts = answered(&sim, "+79000000092");
     tokio::time::sleep(pause.saturating_sub(stopped.elapsed())).await;
     assert_eq!(panel.mark(), m, "a stopped process reported something");
-    panel.signal("-CONT");
+    panel.signal(libc::SIGCONT).expect("SIGCONT");
     let t0 = Instant::now();
     panel
         .wait(m, "the end of the call that ended meanwhile", |l| {
