@@ -89,7 +89,7 @@ pub fn size(root: &Path, builds: &[Build]) -> Section {
         )),
     }
     let mut details = format!(
-        "Measured: `{}` and `{dir_label}/`. The panel and the empty Tauri app are built alike by `cti-bench build-apps` (which `all` runs first): one `cargo build --release --bins -p cti-panel -p empty-tauri-app --features tauri/custom-protocol` (what `tauri build` runs for each), then `tauri bundle --bundles deb` for each. Cargo profile `{APP_PROFILE}`: `opt-level = \"s\"`, thin LTO, stripped, `panic = \"unwind\"`.\n",
+        "Measured: `{}` and `{dir_label}/`. The panel and the empty Tauri app are built alike by `cti-bench build-apps` (which `all` runs first): one `cargo build --release --bins -p cti-panel -p empty-tauri-app --features tauri/custom-protocol` (what `tauri build` runs for each), then `tauri bundle --bundles deb` for each. Cargo profile `{APP_PROFILE}`: `opt-level = \"s\"` (3 for cti-core, hyper, axum and libsqlite3-sys), thin LTO, stripped, `panic = \"unwind\"`.\n",
         bin.strip_prefix(root).unwrap_or(&bin).display()
     );
     if !builds.is_empty() {
